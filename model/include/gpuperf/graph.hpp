@@ -1,0 +1,86 @@
+// graph: a workload as the list of operations a framework launches, each with its shape, exact FLOPs
+// (2 per multiply-add) and minimum DRAM bytes. Pure values; builders live in workloads.hpp.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gpuperf/hardware.hpp"
+
+namespace gpuperf {
+
+enum class DType { fp32, fp16, bf16, fp8, int8, int4 };
+std::string_view to_string(DType dtype);
+double bytes_per_element(DType dtype);  // int4: 0.5
+
+enum class OpClass {
+  conv,          // convolution (runs as an implicit GEMM)
+  gemm,          // dense matrix multiply (linear layers, batched attention matmuls)
+  attention,     // fused attention (flash / memory-efficient): never writes the score matrix
+  softmax,       // naive attention's softmax over the written score matrix
+  norm,          // GroupNorm, LayerNorm, RMSNorm
+  elementwise,   // activations, residual adds, GEGLU gating, rotary, upsample copies, concat
+  embedding,     // token / timestep embedding lookups
+  dequant_gemv,  // weight-only quantized matrix-vector product (decode)
+  dequant_gemm,  // weight-only quantized matrix-matrix product (prefill)
+  sampling,      // logits processing and token sampling
+};
+inline constexpr int kOpClassCount = 10;
+std::string_view to_string(OpClass op_class);
+
+// The GEMM view of an op: `batch` independent problems, each producing an m x n output with a
+// reduction of length k. Convolutions: m = N·H_out·W_out, n = C_out, k = C_in·kh·kw. Attention:
+// m = query length, n = key length, k = head dim, batch = N·heads. Zero for non-matrix ops.
+struct GemmShape {
+  std::int64_t m = 0;
+  std::int64_t n = 0;
+  std::int64_t k = 0;
+  std::int64_t batch = 1;
+};
+
+struct Op {
+  std::string name;  // dotted path, e.g. "down.1.attn.0.ff.proj_in"
+  OpClass op_class = OpClass::elementwise;
+  GemmShape gemm;
+  DType dtype = DType::fp16;         // activation / compute dtype
+  DType weight_dtype = DType::fp16;  // stored weight dtype (int4 for 4-bit formats)
+  // The tensor-core mode its FLOPs run in; nullopt = CUDA cores (FP32 FMA lanes).
+  std::optional<TensorMode> tensor_mode;
+  double flops = 0;
+  double weight_bytes = 0;      // weights read (including quantization scales and zeros)
+  double activation_bytes = 0;  // activations read (inputs produced by earlier ops)
+  double cache_bytes = 0;       // persistent state read (KV cache), not produced by the previous op
+  double write_bytes = 0;       // outputs written
+  double dequant_weights = 0;   // weights unpacked on CUDA cores before use
+  std::int64_t parameters = 0;  // parameters owned by this op (each counted once per graph)
+  int kernels = 1;              // launches in a typical eager framework
+
+  double bytes() const { return weight_bytes + activation_bytes + cache_bytes + write_bytes; }
+};
+
+struct Graph {
+  std::string model_id;
+  std::string unit;  // what one run of the graph is: "UNet step", "decode token", ...
+  std::vector<Op> ops;
+};
+
+struct ClassTotals {
+  OpClass op_class = OpClass::elementwise;
+  int ops = 0;
+  int kernels = 0;
+  double flops = 0;
+  double bytes = 0;
+};
+
+double total_flops(const Graph& g);
+double total_bytes(const Graph& g);
+double total_weight_bytes(const Graph& g);
+std::int64_t total_parameters(const Graph& g);
+int total_kernels(const Graph& g);
+// Per-class totals, in enum order, classes with no op left out.
+std::vector<ClassTotals> class_totals(const Graph& g);
+
+}  // namespace gpuperf

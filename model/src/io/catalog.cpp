@@ -1,0 +1,193 @@
+#include "gpuperf/io/catalog.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+
+#include "gpuperf/io/yaml_reader.hpp"
+
+namespace gpuperf::io {
+
+namespace fs = std::filesystem;
+
+std::vector<fs::path> yaml_files_in(const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) throw InputError({dir.string(), 0, 0}, "no such folder");
+  std::vector<fs::path> files;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    auto ext = it->path().extension().string();
+    if (ext == ".yaml" || ext == ".yml") files.push_back(it->path());
+  }
+  if (ec) throw InputError({dir.string(), 0, 0}, "cannot list folder: " + ec.message());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+ArchSpec load_arch_file(const fs::path& path) {
+  MapReader r(load_yaml_file(path), path.string(), "");
+  ArchSpec a;
+  a.id = read_spec_header(r, path, kSpecVersion);
+  a.name = r.string("name");
+  a.compute_capability = r.string("compute_capability");
+  a.fp32_lanes_per_sm = static_cast<int>(r.int_in("fp32_lanes_per_sm", 1, 1024));
+  a.tensor_cores_per_sm = static_cast<int>(r.int_in("tensor_cores_per_sm", 1, 64));
+  a.max_threads_per_sm = static_cast<int>(r.int_in("max_threads_per_sm", 32, 1 << 16));
+  a.shared_memory_per_sm_kib = static_cast<int>(r.int_in("shared_memory_per_sm_kib", 1, 1 << 16));
+  a.registers_per_sm_kib = static_cast<int>(r.int_in("registers_per_sm_kib", 1, 1 << 16));
+  a.l2_bytes_per_clk_per_sm = r.number_in("l2_bytes_per_clk_per_sm", 1, 4096);
+  MapReader rates = r.map("tensor_dense_flop_per_clk_per_sm");
+  for (const auto& kv : rates.yaml()) {
+    const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : std::string();
+    auto mode = tensor_mode_from_string(key);
+    if (!mode) continue;  // finish() reports it as unknown
+    a.tensor_dense_flop_per_clk_per_sm[static_cast<std::size_t>(*mode)] = rates.number_in(key, 1, 1 << 20);
+  }
+  rates.finish();
+  if (!a.tensor_dense_flop_per_clk_per_sm[static_cast<std::size_t>(TensorMode::fp16_acc32)])
+    rates.fail("fp16_acc32", "missing (every architecture gpuperf models has fp16 tensor cores)");
+  a.sources = r.string_list("sources");
+  if (auto n = r.optional_string("notes")) a.notes = *n;
+  r.finish();
+  return a;
+}
+
+GpuSpec load_gpu_file(const fs::path& path, const std::vector<ArchSpec>& arches) {
+  MapReader r(load_yaml_file(path), path.string(), "");
+  GpuSpec g;
+  g.id = read_spec_header(r, path, kSpecVersion);
+  g.name = r.string("name");
+  g.arch_id = r.string("arch");
+  auto arch_it = std::find_if(arches.begin(), arches.end(), [&](const ArchSpec& a) { return a.id == g.arch_id; });
+  if (arch_it == arches.end()) {
+    std::string known;
+    for (const auto& a : arches) known += (known.empty() ? "" : ", ") + a.id;
+    r.fail("arch", "unknown architecture '" + g.arch_id + "' (known: " + known + ")");
+  }
+  const ArchSpec& arch = *arch_it;
+  g.chip = r.string("chip");
+  auto seg = r.choice("segment", {"geforce", "workstation", "datacenter"});
+  g.segment = seg == "geforce" ? Segment::geforce : seg == "workstation" ? Segment::workstation : Segment::datacenter;
+  g.sm_count = static_cast<int>(r.int_in("sm_count", 1, 4096));
+  g.cuda_cores = static_cast<int>(r.int_in("cuda_cores", 1, 1 << 22));
+  g.tensor_cores = static_cast<int>(r.int_in("tensor_cores", 1, 1 << 16));
+  if (g.cuda_cores != g.sm_count * arch.fp32_lanes_per_sm)
+    r.fail("cuda_cores", std::to_string(g.cuda_cores) + " is inconsistent with " + std::to_string(g.sm_count) +
+                             " SMs x " + std::to_string(arch.fp32_lanes_per_sm) + " FP32 lanes per SM of " + arch.id);
+  if (g.tensor_cores != g.sm_count * arch.tensor_cores_per_sm)
+    r.fail("tensor_cores", std::to_string(g.tensor_cores) + " is inconsistent with " + std::to_string(g.sm_count) +
+                               " SMs x " + std::to_string(arch.tensor_cores_per_sm) + " tensor cores per SM of " +
+                               arch.id);
+  g.base_clock_mhz = r.number_in("base_clock_mhz", 100, 5000);
+  g.boost_clock_mhz = r.number_in("boost_clock_mhz", 100, 5000);
+  if (g.boost_clock_mhz < g.base_clock_mhz) r.fail("boost_clock_mhz", "must not be below base_clock_mhz");
+  if (r.has("max_boost_clock_mhz")) {
+    g.max_boost_clock_mhz = r.number_in("max_boost_clock_mhz", 100, 5000);
+    if (*g.max_boost_clock_mhz < g.boost_clock_mhz) r.fail("max_boost_clock_mhz", "must not be below boost_clock_mhz");
+  }
+  g.tensor_fp32_accumulate_half = r.choice("tensor_fp32_accumulate", {"full", "half"}) == "half";
+
+  MapReader mem = r.map("memory");
+  g.memory.type = mem.choice("type", {"GDDR5", "GDDR6", "GDDR6X", "GDDR7", "HBM2", "HBM2e", "HBM3", "HBM3e"});
+  g.memory.bus_width_bits = static_cast<int>(mem.int_in("bus_width_bits", 32, 16384));
+  g.memory.data_rate_gbps = mem.number_in("data_rate_gbps", 0.1, 100);
+  g.memory.capacity_gib = mem.number_in("capacity_gib", 0.25, 4096);
+  mem.finish();
+  g.l2_mib = r.number_in("l2_mib", 0.0625, 1024);
+  g.tdp_w = r.number_in("tdp_w", 1, 5000);
+  MapReader launch = r.map("launch");
+  g.launch_price_usd = launch.number_in("price_usd", 1, 1e7);
+  g.launch_price_basis = launch.choice("price_basis", {"msrp", "street-estimate"});
+  g.launch_date = launch.date("date");
+  launch.finish();
+
+  // Published figures, remembering where each was written so a mismatch points at it.
+  std::map<std::string, InputLocation> where;
+  MapReader pub = r.map("published");
+  PublishedFigures figures;
+  figures.memory_bandwidth_gb_s = pub.number_in("memory_bandwidth_gb_s", 1, 1e6);
+  where["memory_bandwidth_gb_s"] = pub.location("memory_bandwidth_gb_s");
+  if (pub.has("fp32_tflops")) {
+    figures.fp32_tflops = pub.number_in("fp32_tflops", 0.01, 1e6);
+    where["fp32_tflops"] = pub.location("fp32_tflops");
+  }
+  YAML::Node tensor = pub.has("tensor_tflops") ? pub.sequence("tensor_tflops") : YAML::Node(YAML::NodeType::Sequence);
+  for (std::size_t i = 0; i < tensor.size(); ++i) {
+    std::string field = "published.tensor_tflops[" + std::to_string(i) + "]";
+    MapReader item(tensor[i], path.string(), field);
+    std::string dtype = item.choice("dtype", {"fp16", "bf16", "tf32", "fp8", "int8", "int4"});
+    std::string acc = item.choice("accumulate", {"fp16", "fp32", "int32"});
+    auto mode = tensor_mode_for(dtype, acc);
+    if (!mode) item.fail("accumulate", "no tensor mode computes " + dtype + " with " + acc + " accumulate");
+    double tflops = item.number_in("tflops", 0.01, 1e7);
+    item.finish();
+    for (const auto& t : figures.tensor)
+      if (t.mode == *mode) item.fail("dtype", "tensor mode " + std::string(to_string(*mode)) + " listed twice");
+    figures.tensor.push_back({*mode, tflops});
+    where["tensor " + std::string(to_string(*mode))] = item.location("tflops");
+  }
+  pub.finish();
+  g.published = figures;
+
+  if (r.has("survey")) {
+    MapReader survey = r.map("survey");
+    for (const auto& kv : survey.yaml()) {
+      if (!kv.first.IsScalar()) continue;
+      g.survey[kv.first.Scalar()] = survey.string(kv.first.Scalar());
+    }
+    survey.finish();
+  }
+  g.sources = r.string_list("sources");
+  if (auto n = r.optional_string("notes")) g.notes = *n;
+  r.finish();
+
+  for (const auto& check : check_published(Gpu{g, arch})) {
+    if (check.relative_error() <= kPublishedTolerance) continue;
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "published %g", check.published);
+    std::string msg = std::string(buf) + " but " + check.derivation;
+    if (check.derived) {
+      std::snprintf(buf, sizeof buf, " (%.1f%% off, more than %.0f%%)", 100 * check.relative_error(),
+                    100 * kPublishedTolerance);
+      msg += buf;
+    }
+    throw InputError(where[check.figure], "published." + check.figure, msg);
+  }
+  return g;
+}
+
+const Gpu* Catalog::find_gpu(std::string_view id) const {
+  for (const auto& g : gpus)
+    if (g.spec.id == id) return &g;
+  return nullptr;
+}
+
+const ArchSpec* Catalog::find_arch(std::string_view id) const {
+  for (const auto& a : arches)
+    if (a.id == id) return &a;
+  return nullptr;
+}
+
+Catalog load_catalog(const fs::path& specs_dir) {
+  Catalog cat;
+  std::map<std::string, std::string> seen;
+  for (const auto& file : yaml_files_in(specs_dir / "arches")) {
+    ArchSpec a = load_arch_file(file);
+    if (auto [it, fresh] = seen.emplace("arch:" + a.id, file.string()); !fresh)
+      throw InputError({file.string(), 0, 0}, "id", "duplicate id '" + a.id + "' (also in " + it->second + ")");
+    cat.arches.push_back(std::move(a));
+  }
+  if (cat.arches.empty()) throw InputError({(specs_dir / "arches").string(), 0, 0}, "no architecture files");
+  for (const auto& file : yaml_files_in(specs_dir / "gpus")) {
+    GpuSpec g = load_gpu_file(file, cat.arches);
+    if (auto [it, fresh] = seen.emplace("gpu:" + g.id, file.string()); !fresh)
+      throw InputError({file.string(), 0, 0}, "id", "duplicate id '" + g.id + "' (also in " + it->second + ")");
+    const ArchSpec* arch = cat.find_arch(g.arch_id);
+    cat.gpus.push_back(Gpu{std::move(g), *arch});
+  }
+  if (cat.gpus.empty()) throw InputError({(specs_dir / "gpus").string(), 0, 0}, "no GPU files");
+  std::sort(cat.gpus.begin(), cat.gpus.end(), [](const Gpu& a, const Gpu& b) { return a.spec.id < b.spec.id; });
+  return cat;
+}
+
+}  // namespace gpuperf::io

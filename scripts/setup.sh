@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs what gpuperf needs from Debian's packages (idempotent: installs only what is missing).
+set -euo pipefail
+packages=(build-essential cmake libeigen3-dev libboost-program-options-dev libboost-math-dev libyaml-cpp-dev
+  libgtest-dev libgmock-dev libbenchmark-dev clang-format)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}" >&2
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

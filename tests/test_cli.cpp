@@ -1,0 +1,97 @@
+// The command line: exit codes, one-line errors, nothing on stdout when a command fails.
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "cli.hpp"
+
+namespace {
+struct Result {
+  int code;
+  std::string out;
+  std::string err;
+};
+
+Result run(std::vector<std::string> args, const std::string& specs = GPUPERF_SPECS_DIR) {
+  std::ostringstream out, err;
+  int code = gpuperf::cli::run(args, specs, out, err);
+  return {code, out.str(), err.str()};
+}
+
+int lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
+}  // namespace
+
+TEST(Cli, ListGpusShowsEveryCard) {
+  auto r = run({"list", "gpus"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("rtx-4090"), std::string::npos);
+  EXPECT_GE(lines(r.out), 36);
+}
+
+TEST(Cli, ListGpusJsonHasStableKeys) {
+  auto r = run({"list", "gpus", "--format", "json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const char* key : {"\"id\"", "\"memory_bandwidth_gb_s\"", "\"fp16_acc32_tflops\"", "\"launch_price_usd\""})
+    EXPECT_NE(r.out.find(key), std::string::npos) << key;
+}
+
+TEST(Cli, ListGpusCsvHasOneLinePerCardPlusHeader) {
+  auto r = run({"list", "gpus", "--format", "csv"});
+  ASSERT_EQ(r.code, 0);
+  EXPECT_EQ(r.out.rfind("id,name,arch", 0), 0u);
+}
+
+TEST(Cli, ShowGpuPrintsDerivedCeilings) {
+  auto r = run({"show", "gpu", "rtx-4090", "--format", "json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"memory_bandwidth_gb_s\": 1008"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"published_checks\""), std::string::npos);
+}
+
+TEST(Cli, SpecsOptionWorksBeforeTheCommand) {
+  auto r = run({"--specs", GPUPERF_SPECS_DIR, "show", "gpu", "rtx-3060-12gb"}, "/nonexistent");
+  EXPECT_EQ(r.code, 0) << r.err;
+}
+
+TEST(Cli, UnknownGpuIsExit2WithNothingOnStdout) {
+  auto r = run({"show", "gpu", "rtx-9999"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(r.out.empty());
+  EXPECT_EQ(lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("unknown GPU 'rtx-9999'"), std::string::npos);
+}
+
+TEST(Cli, UnknownCommandIsExit2) {
+  auto r = run({"frobnicate"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(r.out.empty());
+}
+
+TEST(Cli, UnknownOptionIsExit2) {
+  auto r = run({"list", "gpus", "--colour"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(lines(r.err), 1) << r.err;
+}
+
+TEST(Cli, BadFormatIsExit2) {
+  auto r = run({"list", "gpus", "--format", "xml"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("unknown --format 'xml'"), std::string::npos);
+}
+
+TEST(Cli, BadSpecTreeIsOneLineExit2AndNoStdout) {
+  auto r = run({"list", "gpus", "--specs", std::string(GPUPERF_TEST_DATA_DIR) + "/bad_trees/duplicate-id"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(r.out.empty());
+  EXPECT_EQ(lines(r.err), 1) << r.err;
+}
+
+TEST(Cli, HelpIsEverywhere) {
+  EXPECT_EQ(run({"--help"}).code, 0);
+  auto r = run({"list", "gpus", "--help"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("--format"), std::string::npos);
+  EXPECT_EQ(run({"show", "gpu", "--help"}).code, 0);
+}
+
+TEST(Cli, NoCommandIsExit2) { EXPECT_EQ(run({}).code, 2); }
