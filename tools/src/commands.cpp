@@ -8,6 +8,8 @@ const std::vector<CommandSpec>& all_commands() {
   static const std::vector<CommandSpec> commands = [] {
     std::vector<CommandSpec> all;
     for (auto& c : catalog_commands()) all.push_back(std::move(c));
+    for (auto& c : model_commands()) all.push_back(std::move(c));
+    for (auto& c : engine_commands()) all.push_back(std::move(c));
     return all;
   }();
   return commands;

@@ -280,6 +280,13 @@ std::string read_spec_header(MapReader& r, const fs::path& path, int version) {
   return id;
 }
 
+double scalar_number(const YAML::Node& node, const std::string& file, const std::string& field) {
+  auto v = to_double(node);
+  if (!v) throw InputError(location_of(node, file), field, "expected a number, got " + describe(node));
+  if (!std::isfinite(*v)) throw InputError(location_of(node, file), field, "must be finite, got " + node.Scalar());
+  return *v;
+}
+
 double scalar_positive(const YAML::Node& node, const std::string& file, const std::string& field) {
   auto v = to_double(node);
   if (!v) throw InputError(location_of(node, file), field, "expected a number, got " + describe(node));

@@ -81,6 +81,8 @@ class MapReader {
 std::string read_spec_header(MapReader& r, const std::filesystem::path& path, int version);
 
 // Scalar conversions of a node that is not in a map (sequence items); field names the item.
+// Any finite number.
+double scalar_number(const YAML::Node& node, const std::string& file, const std::string& field);
 double scalar_positive(const YAML::Node& node, const std::string& file, const std::string& field);
 std::string scalar_string(const YAML::Node& node, const std::string& file, const std::string& field);
 

@@ -1,0 +1,251 @@
+#include "gpuperf/fit.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <random>
+
+#include "gpuperf/statistics.hpp"
+
+namespace gpuperf {
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+double sigmoid(double u) { return 1.0 / (1.0 + std::exp(-u)); }
+
+struct FreeParam {
+  std::string name;
+  double lo, hi;
+};
+
+double to_theta(const FreeParam& f, double u) { return f.lo + (f.hi - f.lo) * sigmoid(u); }
+
+double to_u(const FreeParam& f, double theta) {
+  double x = (theta - f.lo) / (f.hi - f.lo);
+  x = std::clamp(x, 1e-6, 1 - 1e-6);
+  return std::log(x / (1 - x));
+}
+
+// Residuals log(pred/meas) of the used points; NaN predictions become a large penalty.
+Eigen::VectorXd residuals(const std::vector<PreparedPoint>& points, const std::vector<int>& used,
+                          const ParamSet& params) {
+  Eigen::VectorXd r(static_cast<Eigen::Index>(used.size()));
+  for (std::size_t i = 0; i < used.size(); ++i) {
+    const auto& p = points[static_cast<std::size_t>(used[i])];
+    double lp = log_prediction(p, params);
+    r(static_cast<Eigen::Index>(i)) = std::isfinite(lp) ? lp - std::log(p.measured) : 10.0;
+  }
+  return r;
+}
+
+void apply(ParamSet& params, const std::vector<FreeParam>& free, const Eigen::VectorXd& u) {
+  for (std::size_t j = 0; j < free.size(); ++j)
+    params.set_value(free[j].name, to_theta(free[j], u(static_cast<Eigen::Index>(j))));
+}
+
+// Jacobian of the residuals in θ space by forward differences stepping inward from the bounds.
+Eigen::MatrixXd theta_jacobian(const std::vector<PreparedPoint>& points, const std::vector<int>& used, ParamSet params,
+                               const std::vector<FreeParam>& free, const Eigen::VectorXd& r0) {
+  Eigen::MatrixXd J(r0.size(), static_cast<Eigen::Index>(free.size()));
+  for (std::size_t j = 0; j < free.size(); ++j) {
+    double theta = params.find(free[j].name)->value;
+    double h = 1e-5 * (free[j].hi - free[j].lo);
+    if (theta + h > free[j].hi) h = -h;
+    params.set_value(free[j].name, theta + h);
+    J.col(static_cast<Eigen::Index>(j)) = (residuals(points, used, params) - r0) / h;
+    params.set_value(free[j].name, theta);
+  }
+  return J;
+}
+
+}  // namespace
+
+double log_prediction(const PreparedPoint& point, const ParamSet& params) {
+  WorkloadPrediction p = predict_workload(*point.gpu, point.workload, params, *point.stack);
+  if (!p.error.empty() || !(p.value > 0)) return kNaN;
+  return std::log(p.value);
+}
+
+namespace {
+
+// One Levenberg-Marquardt descent from `start`'s values.
+FitResult fit_from(const std::vector<PreparedPoint>& points, const ParamSet& start, const std::vector<bool>& use) {
+  FitResult out;
+  out.params = start;
+  std::vector<int> used;
+  for (std::size_t i = 0; i < points.size(); ++i)
+    if (use.empty() || use[i]) used.push_back(static_cast<int>(i));
+  if (used.empty()) {
+    out.error = "no measured points to fit";
+    return out;
+  }
+  // Candidates: fittable parameters with room to move; keep those that change some used prediction.
+  std::vector<FreeParam> candidates;
+  for (const auto& d : start.all())
+    if (d.fit && d.hi > d.lo) candidates.push_back({d.name, d.lo, d.hi});
+  Eigen::VectorXd r0 = residuals(points, used, out.params);
+  Eigen::MatrixXd J0 = theta_jacobian(points, used, out.params, candidates, r0);
+  std::vector<FreeParam> free;
+  for (std::size_t j = 0; j < candidates.size(); ++j) {
+    double scale = candidates[j].hi - candidates[j].lo;
+    if (J0.col(static_cast<Eigen::Index>(j)).cwiseAbs().maxCoeff() * scale > 1e-9) free.push_back(candidates[j]);
+  }
+  for (const auto& f : free) out.free.push_back(f.name);
+  const auto n = static_cast<Eigen::Index>(free.size());
+  Eigen::VectorXd u(n);
+  for (Eigen::Index j = 0; j < n; ++j)
+    u(j) = to_u(free[static_cast<std::size_t>(j)], start.find(free[static_cast<std::size_t>(j)].name)->value);
+  apply(out.params, free, u);
+
+  // Levenberg–Marquardt in u space.
+  Eigen::VectorXd r = residuals(points, used, out.params);
+  double ssr = r.squaredNorm();
+  double lambda = 1e-2;
+  for (out.iterations = 0; out.iterations < 300 && n > 0; ++out.iterations) {
+    Eigen::MatrixXd J(r.size(), n);
+    for (Eigen::Index j = 0; j < n; ++j) {
+      Eigen::VectorXd u2 = u;
+      double h = 1e-6 * std::max(1.0, std::abs(u(j)));
+      u2(j) += h;
+      ParamSet trial = out.params;
+      apply(trial, free, u2);
+      J.col(j) = (residuals(points, used, trial) - r) / h;
+    }
+    Eigen::MatrixXd A = J.transpose() * J;
+    Eigen::VectorXd g = J.transpose() * r;
+    bool improved = false;
+    for (int tries = 0; tries < 12; ++tries) {
+      Eigen::MatrixXd Ad = A;
+      for (Eigen::Index j = 0; j < n; ++j) Ad(j, j) += lambda * std::max(A(j, j), 1e-12);
+      Eigen::VectorXd step = Ad.ldlt().solve(-g);
+      if (!step.allFinite()) {
+        lambda *= 10;
+        continue;
+      }
+      Eigen::VectorXd u_new = u + step;
+      ParamSet trial = out.params;
+      apply(trial, free, u_new);
+      Eigen::VectorXd r_new = residuals(points, used, trial);
+      double ssr_new = r_new.squaredNorm();
+      if (ssr_new < ssr) {
+        double gain = ssr - ssr_new;
+        u = u_new;
+        r = r_new;
+        out.params = trial;
+        lambda = std::max(lambda / 3, 1e-9);
+        improved = true;
+        if (gain < 1e-12 * std::max(ssr, 1e-30) || step.norm() < 1e-9) out.converged = true;
+        ssr = ssr_new;
+        break;
+      }
+      lambda *= 4;
+    }
+    if (!improved) {
+      out.converged = true;  // no direction lowers the cost: a (local) minimum
+      break;
+    }
+    if (out.converged) break;
+  }
+  if (n == 0) out.converged = true;
+
+  // Uncertainty in θ space.
+  out.dof = static_cast<int>(used.size()) - static_cast<int>(n);
+  out.residual_sd_log = out.dof > 0 ? std::sqrt(ssr / out.dof) : kNaN;
+  // Work in range-normalised coordinates (θ / (hi − lo)) so that parameters of very different scales
+  // (an efficiency near 1, a latency of thousands of cycles) do not make the information matrix singular.
+  Eigen::MatrixXd Jt = theta_jacobian(points, used, out.params, free, r);
+  Eigen::VectorXd range(n);
+  for (Eigen::Index j = 0; j < n; ++j)
+    range(j) = free[static_cast<std::size_t>(j)].hi - free[static_cast<std::size_t>(j)].lo;
+  Eigen::MatrixXd Js = Jt * range.asDiagonal();
+  Eigen::CompleteOrthogonalDecomposition<Eigen::MatrixXd> cod(Js.transpose() * Js);
+  Eigen::MatrixXd cov_scaled = cod.pseudoInverse();
+  out.covariance = (out.dof > 0 ? out.residual_sd_log * out.residual_sd_log : kNaN) *
+                   (range.asDiagonal() * cov_scaled * range.asDiagonal());
+  double t = out.dof > 0 ? stats::student_t_critical(0.95, out.dof) : kNaN;
+  for (Eigen::Index j = 0; j < n; ++j) {
+    const FreeParam& f = free[static_cast<std::size_t>(j)];
+    double v = out.params.find(f.name)->value;
+    double half = t * std::sqrt(std::max(0.0, out.covariance(j, j)));
+    out.ci95.emplace_back(std::max(f.lo, v - half), std::min(f.hi, v + half));
+  }
+  out.predicted.resize(points.size());
+  for (std::size_t i = 0; i < points.size(); ++i) out.predicted[i] = std::exp(log_prediction(points[i], out.params));
+  return out;
+}
+
+}  // namespace
+
+FitResult fit_parameters(const std::vector<PreparedPoint>& points, const ParamSet& start, const std::vector<bool>& use,
+                         int restarts) {
+  FitResult best = fit_from(points, start, use);
+  if (!best.error.empty() || best.free.empty()) return best;
+  // The timeline's max() makes the cost piecewise smooth with several basins: restart from spread-out
+  // points of the bounded box (fixed seed, so every run gives the same answer) and keep the lowest cost.
+  std::mt19937 rng(20230126u);
+  std::uniform_real_distribution<double> unit(0.05, 0.95);
+  auto ssr_of = [&](const FitResult& f) {
+    double s = 0;
+    for (std::size_t i = 0; i < points.size(); ++i)
+      if (use.empty() || use[i]) s += std::pow(std::log(f.predicted[i] / points[i].measured), 2);
+    return std::isfinite(s) ? s : std::numeric_limits<double>::infinity();
+  };
+  double best_ssr = ssr_of(best);
+  for (int k = 0; k < restarts; ++k) {
+    ParamSet trial = start;
+    for (const auto& name : best.free) {
+      const ParamDef* d = trial.find(name);
+      trial.set_value(name, d->lo + (d->hi - d->lo) * unit(rng));
+    }
+    FitResult f = fit_from(points, trial, use);
+    double ssr = f.error.empty() ? ssr_of(f) : std::numeric_limits<double>::infinity();
+    if (ssr < best_ssr) {
+      best_ssr = ssr;
+      best = std::move(f);
+    }
+  }
+  return best;
+}
+
+std::vector<double> leave_one_card_out(const std::vector<PreparedPoint>& points, const FitResult& full) {
+  std::vector<double> loo(points.size(), kNaN);
+  std::map<std::string, std::vector<std::size_t>> by_card;
+  for (std::size_t i = 0; i < points.size(); ++i) by_card[points[i].gpu->spec.id].push_back(i);
+  for (const auto& [card, idx] : by_card) {
+    std::vector<bool> use(points.size(), true);
+    for (auto i : idx) use[i] = false;
+    FitResult f = fit_parameters(points, full.params, use, 0);
+    if (!f.error.empty()) continue;
+    for (auto i : idx) loo[i] = std::exp(log_prediction(points[i], f.params));
+  }
+  return loo;
+}
+
+std::pair<double, double> prediction_interval95(const PreparedPoint& point, const ParamSet& params,
+                                                const std::vector<std::string>& free, const Eigen::MatrixXd& covariance,
+                                                double residual_sd_log, int dof) {
+  double lp = log_prediction(point, params);
+  if (!std::isfinite(lp) || dof <= 0 || covariance.rows() != static_cast<Eigen::Index>(free.size()))
+    return {kNaN, kNaN};
+  Eigen::VectorXd g(static_cast<Eigen::Index>(free.size()));
+  ParamSet p = params;
+  for (std::size_t j = 0; j < free.size(); ++j) {
+    const ParamDef* d = p.find(free[j]);
+    if (!d) return {kNaN, kNaN};
+    double theta = d->value;
+    double h = 1e-5 * (d->hi - d->lo);
+    if (theta + h > d->hi) h = -h;
+    p.set_value(free[j], theta + h);
+    double lp2 = log_prediction(point, p);
+    p.set_value(free[j], theta);
+    g(static_cast<Eigen::Index>(j)) = (lp2 - lp) / h;
+  }
+  double var = g.dot(covariance * g) + residual_sd_log * residual_sd_log;
+  double half = stats::student_t_critical(0.95, dof) * std::sqrt(std::max(0.0, var));
+  return {std::exp(lp - half), std::exp(lp + half)};
+}
+
+}  // namespace gpuperf

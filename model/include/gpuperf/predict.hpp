@@ -1,0 +1,87 @@
+// predict: the roofline of each operation on one card (compute on the right unit, DRAM or L2 traffic,
+// wave quantization, fixed per-kernel latency, 4-bit dequant work) and the simulation of one stream
+// in which the host issues kernels while the GPU runs them. Pure functions; errors are returned, not thrown.
+#pragma once
+
+#include <array>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gpuperf/graph.hpp"
+#include "gpuperf/hardware.hpp"
+#include "gpuperf/params.hpp"
+
+namespace gpuperf {
+
+enum class Bound { compute, memory, latency, host };
+std::string_view to_string(Bound bound);
+
+struct OpTiming {
+  double compute_s = 0;  // FLOPs (and dequant ALU work) at the unit's effective rate, waves included
+  double memory_s = 0;   // DRAM bytes at effective DRAM bandwidth + L2-resident bytes at L2 bandwidth
+  double latency_s = 0;  // fixed per-kernel GPU time
+  double gpu_s = 0;      // max(compute, memory, latency): the front end overlaps launch with execution
+  double dram_bytes = 0;
+  double l2_bytes = 0;
+  double wave_efficiency = 1;  // busy SM share over the op's waves (1 = no quantization loss)
+  Bound bound = Bound::memory;
+};
+
+// The card as the model sees it for one architecture's parameters: rates at the sustained clock.
+struct EffectiveCard {
+  double clock_hz = 0;
+  double dram_bytes_s = 0;
+  double l2_bytes_s = 0;
+  double l2_resident_bytes = 0;
+  double fp32_flops_s = 0;  // FP32-lane peak at the sustained clock times cuda_core_efficiency
+  double alu_ops_s = 0;     // integer/bit operations on CUDA cores (one per lane per clock) x efficiency
+  std::array<double, kTensorModeCount> tensor_flops_s{};  // 0 = unsupported mode
+  int sm_count = 0;
+};
+EffectiveCard effective_card(const Gpu& gpu, const HardwareParams& hw);
+
+// Efficiency of an op's tiling: the best over the output tiles a library may pick (256x128 down to
+// 64x64; smaller tiles reuse operands less) of tile efficiency x busy-SM share over ceil(tiles / SMs)
+// waves, with the reduction split in up to 8 slices when that fills the SMs better. Flash attention:
+// 128 queries per CTA.
+double wave_efficiency(const Op& op, int sm_count);
+
+// Times one op. `l2_input_bytes` of its activation input are read from L2 (produced just before and
+// small enough to stay there). The caller checks that the card has the op's tensor mode.
+OpTiming time_op(const EffectiveCard& card, const HardwareParams& hw, const Op& op, double l2_input_bytes);
+
+struct ClassBreakdown {
+  OpClass op_class = OpClass::elementwise;
+  int kernels = 0;
+  double gpu_s = 0;
+  double compute_s = 0;
+  double memory_s = 0;
+  double latency_s = 0;
+  double flops = 0;
+  double dram_bytes = 0;
+};
+
+struct StepPrediction {
+  std::string error;     // non-empty: no prediction (e.g. the card lacks the op's tensor mode)
+  double seconds = 0;    // wall time of one step (one run of the graph)
+  double host_s = 0;     // host busy time issuing the step
+  double gpu_s = 0;      // GPU busy time = compute_s + memory_s + latency_s
+  double compute_s = 0;  // GPU time of ops bound by compute
+  double memory_s = 0;   // GPU time of ops bound by memory traffic
+  double latency_s = 0;  // GPU time of ops bound by the fixed per-kernel latency
+  double idle_s = 0;     // GPU idle, waiting for the host
+  int kernels = 0;
+  Bound bound = Bound::compute;
+  std::vector<ClassBreakdown> classes;  // in OpClass order, classes with no op left out
+  std::vector<OpTiming> ops;            // per op, when asked for
+};
+
+// Simulates one step of `graph` on one stream: kernel j of op i is issued by the host at
+// h = h_prev + host_us_per_kernel (after host_ms_per_step of per-step host work) and runs when both
+// the host has issued it and the GPU has finished the previous kernel. With sync_per_step the step
+// ends when both are done; without, steps pipeline and a step costs max(host, GPU) time.
+StepPrediction simulate_step(const Gpu& gpu, const Graph& graph, const HardwareParams& hw, const StackParams& stack,
+                             bool keep_ops = false);
+
+}  // namespace gpuperf

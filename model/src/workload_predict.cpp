@@ -1,0 +1,42 @@
+#include "gpuperf/workload_predict.hpp"
+
+namespace gpuperf {
+
+Workload make_workload(const ModelSpec& model, const Scenario& scenario, int sd_pass) {
+  Workload w;
+  if (const auto* sd = std::get_if<SdScenario>(&scenario)) {
+    w.graph = build_sd_unet_step(*model.sd(), *sd, sd_pass);
+    w.items_per_step = 1;
+    w.unit = "it/s";
+  } else {
+    const auto& ll = std::get<LlamaScenario>(scenario);
+    w.graph = build_llama(*model.llama(), ll);
+    w.items_per_step = ll.phase == LlamaPhase::decode ? static_cast<double>(ll.batch)
+                                                      : static_cast<double>(ll.batch * ll.prompt_tokens);
+    w.unit = "tokens/s";
+  }
+  return w;
+}
+
+WorkloadPrediction predict_workload(const Gpu& gpu, const Workload& workload, const ParamSet& params,
+                                    const StackSpec& stack, bool keep_ops) {
+  WorkloadPrediction out;
+  out.unit = workload.unit;
+  std::vector<std::string> missing;
+  HardwareParams hw = resolve_hardware(params, gpu.arch.id, missing);
+  StackParams sp = resolve_stack(params, stack, missing);
+  if (!missing.empty()) {
+    out.error = "no value for parameter";
+    for (const auto& m : missing) out.error += " '" + m + "'";
+    return out;
+  }
+  out.step = simulate_step(gpu, workload.graph, hw, sp, keep_ops);
+  if (!out.step.error.empty()) {
+    out.error = out.step.error;
+    return out;
+  }
+  out.value = workload.items_per_step / out.step.seconds;
+  return out;
+}
+
+}  // namespace gpuperf

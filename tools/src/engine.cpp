@@ -1,0 +1,98 @@
+#include "engine.hpp"
+
+#include "gpuperf/io/measurements_loader.hpp"
+#include "gpuperf/io/model_loader.hpp"
+
+namespace gpuperf::cli {
+
+namespace fs = std::filesystem;
+
+const ModelSpec& Engine::model(const std::string& id) const {
+  if (const ModelSpec* m = io::find_model(models, id)) return *m;
+  std::string known;
+  for (const auto& m : models) known += (known.empty() ? "" : ", ") + m.id;
+  throw UsageError("unknown model '" + id + "' (known: " + known + ")");
+}
+
+const StackSpec& Engine::stack(const std::string& id) const {
+  for (const auto& s : stacks)
+    if (s.id == id) return s;
+  std::string known;
+  for (const auto& s : stacks) known += (known.empty() ? "" : ", ") + s.id;
+  throw UsageError("unknown stack '" + id + "' (known: " + known + ")");
+}
+
+Eigen::MatrixXd Engine::covariance() const {
+  if (!calibration || calibration->covariance.empty()) return {};
+  const auto n = static_cast<Eigen::Index>(calibration->covariance_names.size());
+  Eigen::MatrixXd m(n, n);
+  for (Eigen::Index i = 0; i < n; ++i)
+    for (Eigen::Index j = 0; j < n; ++j)
+      m(i, j) = calibration->covariance[static_cast<std::size_t>(i)][static_cast<std::size_t>(j)];
+  return m;
+}
+
+int Engine::dof() const {
+  if (!calibration) return 0;
+  auto it = calibration->summary.find("dof");
+  return it == calibration->summary.end() ? 0 : static_cast<int>(it->second);
+}
+
+double Engine::residual_sd_log() const {
+  if (!calibration) return 0;
+  auto it = calibration->summary.find("residual_sd_log");
+  return it == calibration->summary.end() ? 0 : it->second;
+}
+
+Engine load_engine(const fs::path& specs_dir, const std::string& calibration) {
+  Engine e;
+  e.specs_dir = specs_dir;
+  e.catalog = io::load_catalog(specs_dir);
+  e.models = io::load_models(specs_dir);
+  e.stacks = io::load_stacks(specs_dir);
+  if (calibration == "none") {
+    e.calibration_path = std::nullopt;
+  } else if (!calibration.empty()) {
+    e.calibration_path = fs::path(calibration);
+  } else {
+    e.calibration_path = io::default_calibration(specs_dir);
+  }
+  e.params = io::load_params(specs_dir, e.calibration_path);
+  if (e.calibration_path) e.calibration = io::load_param_file(*e.calibration_path);
+  return e;
+}
+
+void add_calibration_option(po::options_description& desc) {
+  desc.add_options()("calibration", po::value<std::string>()->default_value(""),
+                     "parameter file: a calibration YAML, or 'none' for the priors (default: "
+                     "specs/calibrations/default.yaml)");
+}
+
+std::string default_stack(const ModelSpec& model) {
+  return model.kind == ModelKind::diffusion ? "a1111-xformers-2023" : "textgen-gptq-2023";
+}
+
+PreparedSets prepare_measurements(const Engine& engine, const std::vector<std::string>& files) {
+  PreparedSets out;
+  for (const auto& f : files) {
+    fs::path path(f);
+    // A bare id names a set of the spec tree.
+    if (path.extension().empty() && !fs::exists(path)) path = engine.specs_dir / "measurements" / (f + ".yaml");
+    out.sets.push_back(io::load_measurement_set(path, engine.catalog, engine.models, engine.stacks));
+  }
+  for (const auto& set : out.sets) {
+    for (const auto& pt : set.points) {
+      PreparedPoint p;
+      p.set_id = set.id;
+      p.gpu = engine.catalog.find_gpu(pt.gpu_id);
+      p.stack = &engine.stack(pt.stack_id);
+      p.workload = make_workload(engine.model(pt.model_id), pt.scenario, pt.sd_pass);
+      p.measured = pt.value;
+      p.price_usd = pt.price_usd;
+      out.points.push_back(std::move(p));
+    }
+  }
+  return out;
+}
+
+}  // namespace gpuperf::cli

@@ -1,0 +1,119 @@
+// common: what every benchmark of gpuperf-validate shares — checked CUDA/cuBLAS calls that throw with
+// file, line and call text, device buffers, event timing of batches of launches, and the run context
+// that collects measurements and prints one progress line per measurement.
+#pragma once
+
+#include <cublasLt.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "measurement.hpp"
+#include "nvml.hpp"
+#include "peaks.hpp"
+
+namespace gpuperf::validate {
+
+[[noreturn]] void throw_cuda(const char* call, const char* file, int line, const std::string& what);
+
+#define GV_CUDA(call)                                                                          \
+  do {                                                                                         \
+    cudaError_t gv_err_ = (call);                                                              \
+    if (gv_err_ != cudaSuccess)                                                                \
+      ::gpuperf::validate::throw_cuda(#call, __FILE__, __LINE__, cudaGetErrorString(gv_err_)); \
+  } while (0)
+#define GV_CUBLAS(call)                                                                             \
+  do {                                                                                              \
+    cublasStatus_t gv_st_ = (call);                                                                 \
+    if (gv_st_ != CUBLAS_STATUS_SUCCESS)                                                            \
+      ::gpuperf::validate::throw_cuda(#call, __FILE__, __LINE__,                                    \
+                                      "cublas status " + std::to_string(static_cast<int>(gv_st_))); \
+  } while (0)
+// After a kernel launch: the launch error now, not at the next synchronisation.
+#define GV_LAUNCHED() GV_CUDA(cudaGetLastError())
+
+// A device allocation that frees itself.
+template <class T>
+class DeviceBuffer {
+ public:
+  DeviceBuffer() = default;
+  explicit DeviceBuffer(std::size_t count) : count_(count) {
+    if (count) GV_CUDA(cudaMalloc(reinterpret_cast<void**>(&ptr_), count * sizeof(T)));
+  }
+  ~DeviceBuffer() {
+    if (ptr_) cudaFree(ptr_);
+  }
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  DeviceBuffer(DeviceBuffer&& o) noexcept : ptr_(o.ptr_), count_(o.count_) { o.ptr_ = nullptr, o.count_ = 0; }
+  DeviceBuffer& operator=(DeviceBuffer&& o) noexcept {
+    std::swap(ptr_, o.ptr_);
+    std::swap(count_, o.count_);
+    return *this;
+  }
+  T* get() const { return ptr_; }
+  std::size_t size() const { return count_; }
+  std::size_t bytes() const { return count_ * sizeof(T); }
+
+ private:
+  T* ptr_ = nullptr;
+  std::size_t count_ = 0;
+};
+
+struct Options {
+  bool quick = false;             // fewer sizes and repeats (a smoke run)
+  std::vector<std::string> only;  // suites to run; empty = all
+  bool wants(const std::string& suite) const;
+};
+
+// Everything a suite needs: the card, its ceilings, where results go.
+struct Context {
+  DeviceInfo info;
+  Peaks peaks;
+  Options opt;
+  cudaStream_t stream = nullptr;
+  std::vector<Measurement> results;
+  std::function<void()> sample_clocks;  // reads NVML clocks into info (no-op without NVML)
+  // Checks that failed: the measurement is left out, and the program ends with exit code 4.
+  std::vector<std::string> failures;
+  void fail(const std::string& what);
+
+  // Records a measurement and prints its progress line on stderr (with the refusal verdict).
+  void add(Measurement m);
+  // A measured figure other suites reuse (the DRAM copy bandwidth, say); NaN if absent.
+  double value_of(const std::string& id) const;
+};
+
+// Seconds per launch: `reps` samples, each one event-timed batch of `inner` calls of `launch(i)` after
+// `warmup` batches. `launch` gets a running index so callers can rotate buffers.
+std::vector<double> time_batches(cudaStream_t s, int reps, int inner, const std::function<void(int)>& launch,
+                                 int warmup = 1);
+// Picks `inner` so that one batch takes at least `min_batch_s` (estimated from one timed call).
+int pick_inner(cudaStream_t s, const std::function<void(int)>& launch, double min_batch_s, int max_inner = 100000);
+
+// Deterministic pseudo-random numbers on the device and host alike (the same function of the index).
+__host__ __device__ inline std::uint32_t hash_u32(std::uint64_t x) {
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdULL;
+  x ^= x >> 33;
+  x *= 0xc4ceb9fe1a85ec53ULL;
+  x ^= x >> 33;
+  return static_cast<std::uint32_t>(x);
+}
+// Uniform in [-1, 1).
+__host__ __device__ inline float hash_uniform(std::uint64_t i, std::uint32_t seed) {
+  return static_cast<float>(hash_u32(i * 0x9E3779B97F4A7C15ULL + seed) >> 8) * (2.0f / 16777216.0f) - 1.0f;
+}
+
+// Suites (one file each).
+void run_memory(Context& ctx);
+void run_gemm(Context& ctx);
+void run_compute(Context& ctx);  // FP32 FMA rate, launch latency, dispatch and graph launch cost
+void run_gemv(Context& ctx);
+void run_replay(Context& ctx);
+
+}  // namespace gpuperf::validate
