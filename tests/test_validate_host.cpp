@@ -11,8 +11,10 @@
 #include "gpuperf/io/catalog.hpp"
 #include "measurement.hpp"
 #include "peaks.hpp"
+#include "replay_plan.hpp"
 
 using namespace gpuperf::validate;
+using namespace gpuperf_replay;
 namespace fs = std::filesystem;
 
 namespace {
@@ -228,4 +230,113 @@ TEST(ValidateSpec, EmittedSpecLoadsOnceLaunchFieldsAreFilledIn) {
   fs::remove_all(dir);
   EXPECT_EQ(g.sm_count, 132);
   EXPECT_EQ(g.cuda_cores, 16896);
+}
+
+namespace {
+int count_kind(const ReplayPlan& p, ReplayKind k) {
+  int n = 0;
+  for (const auto& op : p.ops) n += op.kind == k;
+  return n;
+}
+}  // namespace
+
+TEST(ValidateReplay, LlamaDecodePlanIsTheModelsGraph) {
+  const ReplayPlan p = llama_decode_plan(GPUPERF_SPECS_DIR, "llama-13b", "gptq4-g128", 512);
+  EXPECT_EQ(p.layers, 40);
+  EXPECT_EQ(p.heads, 40);
+  EXPECT_EQ(p.head_dim, 128);
+  EXPECT_EQ(count_kind(p, ReplayKind::gemv_q4), 40 * 7);
+  EXPECT_EQ(count_kind(p, ReplayKind::gemv_fp16), 1);  // lm_head stays fp16 under GPTQ
+  EXPECT_EQ(count_kind(p, ReplayKind::attn_scores), 40);
+  EXPECT_EQ(count_kind(p, ReplayKind::attn_softmax), 40);
+  EXPECT_EQ(count_kind(p, ReplayKind::attn_pv), 40);
+  double w = 0;
+  for (const auto& op : p.ops) {
+    w += op.weight_bytes;
+    if (op.kind == ReplayKind::gemv_q4) {
+      EXPECT_EQ(op.k % 256, 0) << op.name;
+      EXPECT_NEAR(op.weight_bytes, double(op.n) * double(op.k) / 2 + double(op.n) * double(op.k / 128) * 4,
+                  double(op.n) * double(op.k) * 0.02)
+          << op.name;  // the kernel's bytes: nibbles + fp16 scale/zero per group (GPTQ packs the zero)
+    }
+    if (op.kind == ReplayKind::attn_scores) {
+      EXPECT_DOUBLE_EQ(op.cache_bytes, 512.0 * 5120 * 2) << op.name;
+    }
+  }
+  EXPECT_NEAR(w, p.weight_bytes, 1.0);
+  EXPECT_GT(p.weight_bytes, 6.5e9);
+  EXPECT_LT(p.weight_bytes, 7.5e9);
+  const ReplayPlan f = llama_decode_plan(GPUPERF_SPECS_DIR, "llama-13b", "fp16", 512);
+  EXPECT_EQ(count_kind(f, ReplayKind::gemv_fp16), 40 * 7 + 1);
+  EXPECT_EQ(count_kind(f, ReplayKind::gemv_q4), 0);
+  EXPECT_GT(f.weight_bytes, 25e9);
+}
+
+TEST(ValidateReplay, SdUnetPlanRunsEveryMatrixOpAsAGemm) {
+  const ReplayPlan p = sd_unet_plan(GPUPERF_SPECS_DIR, "sd15", 512, 1, true);
+  int gemms = 0;
+  for (const auto& op : p.ops) {
+    EXPECT_NE(op.op_class, "attention") << op.name;  // naive attention: scores and PV are GEMMs
+    if (op.op_class == "conv" || op.op_class == "gemm") {
+      EXPECT_EQ(op.kind, ReplayKind::gemm) << op.name;
+      EXPECT_GT(op.m * op.n * op.k, 0) << op.name;
+      ++gemms;
+    }
+  }
+  EXPECT_GT(gemms, 100);
+  EXPECT_GT(p.flops, 1e12);
+}
+
+TEST(ValidateReplay, UnknownModelOrFormatIsAnError) {
+  EXPECT_THROW(llama_decode_plan(GPUPERF_SPECS_DIR, "no-such-model", "fp16", 512), std::exception);
+  EXPECT_THROW(llama_decode_plan(GPUPERF_SPECS_DIR, "llama-13b", "gptq5", 512), std::exception);
+  EXPECT_THROW(sd_unet_plan(GPUPERF_SPECS_DIR, "llama-13b", 512, 1, true), std::exception);
+}
+
+TEST(ValidateReplay, PointsFileLoadsThroughTheStrictMeasurementLoader) {
+  ReplayPointsFile f;
+  f.id = "h100-sxm-replay";
+  f.gpu = "h100-sxm";
+  f.description = "Workload replay by gpuperf-validate.";
+  f.conditions = "NVIDIA H100 80GB HBM3, driver 580, CUDA 13.0, 2026-01-02.";
+  const std::string q4 =
+      "{phase: decode, context: 512, batch: 1, weights: gptq4-g128, kv_dtype: fp16, attention: naive}";
+  const std::string f16 = "{phase: decode, context: 512, batch: 1, weights: fp16, kv_dtype: fp16, attention: naive}";
+  const std::string sd = "{resolution: 512x512, batch: 1, cfg: true, steps: 20, attention: naive, precision: fp16}";
+  f.points = {{"llama-13b", "cuda-graph", "tokens/s", q4, 312.5, "graph, 3.2 ms"},
+              {"llama-13b", "cuda-eager", "tokens/s", q4, 250, ""},
+              {"llama-13b", "cuda-graph", "tokens/s", f16, 90, ""},
+              {"sd15", "cuda-graph", "it/s", sd, 30.5, "graph"}};
+  f.sources = {"measured by gpuperf-validate (validate/RUNS.md run 3)"};
+  fs::path dir = fs::temp_directory_path() / ("gpuperf-replay-test-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  fs::path p = dir / "h100-sxm-replay.yaml";
+  {
+    std::ofstream out(p);
+    out << to_yaml(f);
+  }
+  std::vector<LoadedPoint> pts;
+  std::string id;
+  EXPECT_NO_THROW(pts = load_replay_points(p.string(), GPUPERF_SPECS_DIR, &id)) << to_yaml(f);
+  fs::remove_all(dir);
+  ASSERT_EQ(pts.size(), 4u);
+  EXPECT_EQ(id, "h100-sxm-replay");
+  EXPECT_EQ(pts[0].gpu, "h100-sxm");
+  EXPECT_EQ(pts[0].stack, "cuda-graph");
+  EXPECT_EQ(pts[1].stack, "cuda-eager");
+  EXPECT_EQ(pts[3].model, "sd15");
+  EXPECT_EQ(pts[3].metric, "it/s");
+  EXPECT_DOUBLE_EQ(pts[0].value, 312.5);
+  EXPECT_THROW(to_yaml(ReplayPointsFile{}), std::invalid_argument);
+}
+
+TEST(ValidateReplay, CommittedReplayResultsLoad) {
+  const fs::path file = fs::path(GPUPERF_SPECS_DIR) / ".." / "validate" / "results" / "h100-sxm-replay.yaml";
+  ASSERT_TRUE(fs::exists(file)) << file;
+  std::string id;
+  std::vector<LoadedPoint> pts;
+  ASSERT_NO_THROW(pts = load_replay_points(file.string(), GPUPERF_SPECS_DIR, &id));
+  EXPECT_EQ(id, "h100-sxm-replay");
+  ASSERT_EQ(pts.size(), 6u);
+  for (const auto& p : pts) EXPECT_EQ(p.gpu, "h100-sxm");
 }

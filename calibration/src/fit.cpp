@@ -154,17 +154,19 @@ FitResult fit_from(const std::vector<PreparedPoint>& points, const ParamSet& sta
   // Uncertainty in θ space.
   out.dof = static_cast<int>(used.size()) - static_cast<int>(n);
   out.residual_sd_log = out.dof > 0 ? std::sqrt(ssr / out.dof) : kNaN;
-  // Work in range-normalised coordinates (θ / (hi − lo)) so that parameters of very different scales
-  // (an efficiency near 1, a latency of thousands of cycles) do not make the information matrix singular.
+  // Work in range-normalised coordinates (θ / (hi − lo)), where each parameter's bounds alone say it is
+  // uniform on an interval of length 1 (variance 1/12). Adding that prior information keeps directions
+  // the data cannot see (a clock ratio traded against an efficiency) at their bounded spread instead of
+  // an infinite one: Σ = (JᵀJ / s² + 12·I)⁻¹.
   Eigen::MatrixXd Jt = theta_jacobian(points, used, out.params, free, r);
   Eigen::VectorXd range(n);
   for (Eigen::Index j = 0; j < n; ++j)
     range(j) = free[static_cast<std::size_t>(j)].hi - free[static_cast<std::size_t>(j)].lo;
   Eigen::MatrixXd Js = Jt * range.asDiagonal();
-  Eigen::CompleteOrthogonalDecomposition<Eigen::MatrixXd> cod(Js.transpose() * Js);
-  Eigen::MatrixXd cov_scaled = cod.pseudoInverse();
-  out.covariance = (out.dof > 0 ? out.residual_sd_log * out.residual_sd_log : kNaN) *
-                   (range.asDiagonal() * cov_scaled * range.asDiagonal());
+  const double s2 = out.dof > 0 ? out.residual_sd_log * out.residual_sd_log : kNaN;
+  Eigen::MatrixXd info = Js.transpose() * Js / s2 + 12.0 * Eigen::MatrixXd::Identity(n, n);
+  Eigen::MatrixXd cov_scaled = info.ldlt().solve(Eigen::MatrixXd::Identity(n, n));
+  out.covariance = range.asDiagonal() * cov_scaled * range.asDiagonal();
   double t = out.dof > 0 ? stats::student_t_critical(0.95, out.dof) : kNaN;
   for (Eigen::Index j = 0; j < n; ++j) {
     const FreeParam& f = free[static_cast<std::size_t>(j)];
@@ -230,20 +232,28 @@ std::pair<double, double> prediction_interval95(const PreparedPoint& point, cons
   double lp = log_prediction(point, params);
   if (!std::isfinite(lp) || dof <= 0 || covariance.rows() != static_cast<Eigen::Index>(free.size()))
     return {kNaN, kNaN};
-  Eigen::VectorXd g(static_cast<Eigen::Index>(free.size()));
-  ParamSet p = params;
-  for (std::size_t j = 0; j < free.size(); ++j) {
-    const ParamDef* d = p.find(free[j]);
-    if (!d) return {kNaN, kNaN};
+  auto gradient = [&](const std::string& name) {
+    ParamSet p = params;
+    const ParamDef* d = p.find(name);
     double theta = d->value;
     double h = 1e-5 * (d->hi - d->lo);
     if (theta + h > d->hi) h = -h;
-    p.set_value(free[j], theta + h);
-    double lp2 = log_prediction(point, p);
-    p.set_value(free[j], theta);
-    g(static_cast<Eigen::Index>(j)) = (lp2 - lp) / h;
+    p.set_value(name, theta + h);
+    return (log_prediction(point, p) - lp) / h;
+  };
+  Eigen::VectorXd g(static_cast<Eigen::Index>(free.size()));
+  for (std::size_t j = 0; j < free.size(); ++j) {
+    if (!params.find(free[j])) return {kNaN, kNaN};
+    g(static_cast<Eigen::Index>(j)) = gradient(free[j]);
   }
   double var = g.dot(covariance * g) + residual_sd_log * residual_sd_log;
+  // Parameters the calibration could not see (e.g. the tensor efficiency of an architecture no survey
+  // card has) are known only through their bounds: uniform, variance (hi − lo)² / 12.
+  for (const auto& d : params.all()) {
+    if (!d.fit || d.hi <= d.lo || std::find(free.begin(), free.end(), d.name) != free.end()) continue;
+    double gj = gradient(d.name);
+    var += gj * gj * (d.hi - d.lo) * (d.hi - d.lo) / 12.0;
+  }
   double half = stats::student_t_critical(0.95, dof) * std::sqrt(std::max(0.0, var));
   return {std::exp(lp - half), std::exp(lp + half)};
 }

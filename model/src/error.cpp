@@ -7,8 +7,12 @@ namespace gpuperf {
 std::string format_location(const InputLocation& where) {
   std::string out = where.file.empty() ? std::string("<input>") : where.file;
   if (where.line > 0) {
-    out += ":" + std::to_string(where.line);
-    if (where.col > 0) out += ":" + std::to_string(where.col);
+    out.push_back(':');
+    out.append(std::to_string(where.line));
+    if (where.col > 0) {
+      out.push_back(':');
+      out.append(std::to_string(where.col));
+    }
   }
   return out;
 }

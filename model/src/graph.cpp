@@ -64,6 +64,35 @@ std::string_view to_string(OpClass op_class) {
   return "?";
 }
 
+bool same_cost(const Op& a, const Op& b) {
+  return a.op_class == b.op_class && a.gemm.m == b.gemm.m && a.gemm.n == b.gemm.n && a.gemm.k == b.gemm.k &&
+         a.gemm.batch == b.gemm.batch && a.dtype == b.dtype && a.weight_dtype == b.weight_dtype &&
+         a.tensor_mode == b.tensor_mode && a.flops == b.flops && a.weight_bytes == b.weight_bytes &&
+         a.activation_bytes == b.activation_bytes && a.cache_bytes == b.cache_bytes && a.write_bytes == b.write_bytes &&
+         a.dequant_weights == b.dequant_weights && a.kernels == b.kernels;
+}
+
+std::optional<RepeatedBlock> find_repeated_block(const Graph& g) {
+  const std::size_t n = g.ops.size();
+  std::optional<RepeatedBlock> best;
+  for (std::size_t begin = 0; begin < std::min<std::size_t>(n, 8); ++begin) {
+    for (std::size_t period = 1; begin + 3 * period <= n; ++period) {
+      // Count whole blocks equal to the first one; most candidates fail on their first op.
+      std::size_t count = 1;
+      while (begin + (count + 1) * period <= n) {
+        bool same = true;
+        for (std::size_t j = 0; j < period && same; ++j)
+          same = same_cost(g.ops[begin + j], g.ops[begin + count * period + j]);
+        if (!same) break;
+        ++count;
+      }
+      if (count >= 3 && (!best || count * period > best->count * best->period))
+        best = RepeatedBlock{begin, period, count};
+    }
+  }
+  return best;
+}
+
 double total_flops(const Graph& g) {
   double s = 0;
   for (const auto& op : g.ops) s += op.flops;

@@ -29,9 +29,16 @@ const ParamDef* ParamSet::find(std::string_view name) const {
 }
 
 std::optional<double> ParamSet::lookup(std::string_view scope, std::string_view name) const {
-  std::string scoped = std::string(scope) + "." + std::string(name);
-  if (const ParamDef* d = find(scoped)) return d->value;
-  if (const ParamDef* d = find(name)) return d->value;
+  // "<scope>.<name>" compared in place: predictions resolve parameters on every call.
+  const ParamDef* plain = nullptr;
+  for (const auto& d : defs_) {
+    std::string_view n = d.name;
+    if (n.size() == scope.size() + 1 + name.size() && n.substr(0, scope.size()) == scope && n[scope.size()] == '.' &&
+        n.substr(scope.size() + 1) == name)
+      return d.value;
+    if (n == name) plain = &d;
+  }
+  if (plain) return plain->value;
   return std::nullopt;
 }
 
@@ -43,7 +50,8 @@ const std::vector<std::string>& hardware_param_names() {
   return names;
 }
 
-HardwareParams resolve_hardware(const ParamSet& params, std::string_view arch_id, std::vector<std::string>& missing) {
+HardwareParams resolve_hardware(const ParamSet& params, std::string_view arch_id, std::vector<std::string>& missing,
+                                std::string_view stack_id) {
   HardwareParams hw;
   double* fields[] = {&hw.tensor_efficiency,   &hw.attention_efficiency,  &hw.cuda_core_efficiency,
                       &hw.dram_efficiency,     &hw.l2_efficiency,         &hw.l2_resident_fraction,
@@ -52,6 +60,9 @@ HardwareParams resolve_hardware(const ParamSet& params, std::string_view arch_id
   const auto& names = hardware_param_names();
   for (std::size_t i = 0; i < names.size(); ++i) {
     auto v = params.lookup(arch_id, names[i]);
+    if (!stack_id.empty() && !params.find(std::string(arch_id) + "." + names[i])) {
+      if (auto sv = params.lookup(stack_id, names[i])) v = sv;
+    }
     if (v) {
       *fields[i] = *v;
     } else {
@@ -70,6 +81,7 @@ namespace gpuperf {
 StackParams resolve_stack(const ParamSet& params, const StackSpec& stack, std::vector<std::string>& missing) {
   StackParams sp;
   sp.sync_per_step = stack.sync_per_step;
+  sp.one_kernel_per_op = stack.one_kernel_per_op;
   auto get = [&](const std::string& name, double& out) {
     if (const ParamDef* d = params.find(name)) {
       out = d->value;

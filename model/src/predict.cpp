@@ -52,32 +52,36 @@ double wave_efficiency(const Op& op, int sm_count) {
   // of at least 256) that run fastest. A tile's efficiency grows with its operand reuse m·n/(m+n); we
   // take its square root relative to a 256x128 tile. Busy share: tiles / (ceil(tiles / SMs) · SMs).
   struct TileShape {
-    double m, n;
+    double m, n, efficiency;  // efficiency = sqrt((m·n/(m+n)) / (256·128/384))
   };
-  static constexpr TileShape kTiles[] = {{256, 128}, {128, 256}, {128, 128}, {128, 64}, {64, 128}, {64, 64}};
-  const double best_reuse = 256.0 * 128 / (256 + 128);
+  static constexpr TileShape kTiles[] = {{256, 128, 1.0},         {128, 256, 1.0},         {128, 128, 0.8660254038},
+                                         {128, 64, 0.7071067812}, {64, 128, 0.7071067812}, {64, 64, 0.6123724357}};
   const double max_split = std::clamp(std::floor(static_cast<double>(g.k) / 256), 1.0, 8.0);
   double best = 0;
   for (const auto& t : kTiles) {
     double tiles = std::ceil(static_cast<double>(g.m) / t.m) * std::ceil(static_cast<double>(g.n) / t.n) *
                    static_cast<double>(g.batch);
-    double reuse = std::sqrt((t.m * t.n / (t.m + t.n)) / best_reuse);
+    // Splitting only helps while the CTAs do not fill whole waves; a full last wave is optimal already.
     for (double split = 1; split <= max_split; ++split) {
       double ctas = tiles * split;
-      best = std::max(best, reuse * ctas / (std::ceil(ctas / sms) * sms));
+      double waves = std::ceil(ctas / sms);
+      best = std::max(best, t.efficiency * ctas / (waves * sms));
+      if (waves * sms == ctas) break;
     }
+    if (best >= 1.0) break;
   }
   return best;
 }
 
-OpTiming time_op(const EffectiveCard& card, const HardwareParams& hw, const Op& op, double l2_input_bytes) {
+OpTiming time_op(const EffectiveCard& card, const HardwareParams& hw, const Op& op, double l2_input_bytes,
+                 double tile_efficiency, int kernels) {
   OpTiming t;
   // Compute: tensor cores in the op's mode, or FP32 lanes; 4-bit unpacking on the CUDA cores overlaps.
   if (op.flops > 0) {
     if (op.tensor_mode) {
       double peak = card.tensor_flops_s[static_cast<std::size_t>(*op.tensor_mode)];
       double eff = op.op_class == OpClass::attention ? hw.attention_efficiency : hw.tensor_efficiency;
-      t.wave_efficiency = wave_efficiency(op, card.sm_count);
+      t.wave_efficiency = tile_efficiency > 0 ? tile_efficiency : wave_efficiency(op, card.sm_count);
       t.compute_s = op.flops / (peak * eff * t.wave_efficiency);
     } else {
       t.compute_s = op.flops / card.fp32_flops_s;
@@ -102,7 +106,7 @@ OpTiming time_op(const EffectiveCard& card, const HardwareParams& hw, const Op& 
     }
   }
   t.memory_s = t.dram_bytes / card.dram_bytes_s + t.l2_bytes / card.l2_bytes_s;
-  t.latency_s = op.kernels * hw.kernel_latency_cycles / card.clock_hz;
+  t.latency_s = (kernels > 0 ? kernels : op.kernels) * hw.kernel_latency_cycles / card.clock_hz;
   // The front end prepares the next kernel while the current one runs: a kernel costs its longest term.
   t.gpu_s = std::max({t.compute_s, t.memory_s, t.latency_s});
   if (t.latency_s > std::max(t.compute_s, t.memory_s)) {
@@ -116,14 +120,14 @@ OpTiming time_op(const EffectiveCard& card, const HardwareParams& hw, const Op& 
 StepPrediction simulate_step(const Gpu& gpu, const Graph& graph, const HardwareParams& hw, const StackParams& stack,
                              bool keep_ops) {
   StepPrediction p;
+  const EffectiveCard card = effective_card(gpu, hw);
   for (const auto& op : graph.ops) {
-    if (op.tensor_mode && !tensor_peak_tflops(gpu, *op.tensor_mode)) {
+    if (op.tensor_mode && card.tensor_flops_s[static_cast<std::size_t>(*op.tensor_mode)] <= 0) {
       p.error = gpu.spec.id + " (" + gpu.arch.id + ") has no " + std::string(to_string(*op.tensor_mode)) +
                 " tensor-core mode, which op '" + op.name + "' needs";
       return p;
     }
   }
-  const EffectiveCard card = effective_card(gpu, hw);
   std::array<ClassBreakdown, kOpClassCount> classes{};
   for (int i = 0; i < kOpClassCount; ++i) classes[static_cast<std::size_t>(i)].op_class = static_cast<OpClass>(i);
   if (keep_ops) p.ops.reserve(graph.ops.size());
@@ -132,31 +136,121 @@ StepPrediction simulate_step(const Gpu& gpu, const Graph& graph, const HardwareP
   double host = stack.host_ms_per_step * 1e-3;  // per-step host work comes first
   double gpu_free = 0;
   double prev_write = 0;
-  for (const auto& op : graph.ops) {
-    double l2_input = prev_write <= card.l2_resident_bytes ? prev_write : 0.0;
-    OpTiming t = time_op(card, hw, op, l2_input);
-    prev_write = op.write_bytes;
-    const int kernels = std::max(1, op.kernels);
-    const double per_kernel = t.gpu_s / kernels;
-    for (int k = 0; k < kernels; ++k) {
-      host += host_per_kernel_s;
-      double start = std::max(host, gpu_free);
-      p.idle_s += start - gpu_free;
-      gpu_free = start + per_kernel;
+  const Op* prev_op = nullptr;
+  OpTiming prev_timing;
+  double prev_l2_input = -1;
+
+  // Tile efficiencies depend on the shape alone; a UNet reuses a few dozen shapes hundreds of times.
+  struct TileEntry {
+    std::int64_t m = -1, n = 0, k = 0, batch = 0;
+    bool attention = false;
+    double efficiency = 0;
+  };
+  std::array<TileEntry, 64> tile_cache;
+  auto tile_efficiency = [&](const Op& op) {
+    if (!op.tensor_mode) return 1.0;
+    const GemmShape& g = op.gemm;
+    const bool attention = op.op_class == OpClass::attention;
+    auto h = static_cast<std::size_t>(g.m * 73856093 ^ g.n * 19349663 ^ g.k * 83492791 ^ g.batch * 2654435761);
+    for (std::size_t probe = 0; probe < tile_cache.size(); ++probe) {
+      TileEntry& e = tile_cache[(h + probe) % tile_cache.size()];
+      if (e.m == -1) {
+        e = {g.m, g.n, g.k, g.batch, attention, wave_efficiency(op, card.sm_count)};
+        return e.efficiency;
+      }
+      if (e.m == g.m && e.n == g.n && e.k == g.k && e.batch == g.batch && e.attention == attention) return e.efficiency;
     }
-    p.kernels += kernels;
+    return wave_efficiency(op, card.sm_count);
+  };
+
+  auto run_op = [&](const Op& op) {
+    double l2_input = prev_write <= card.l2_resident_bytes ? prev_write : 0.0;
+    // Graphs repeat identical ops back to back; reuse the last timing when nothing differs.
+    OpTiming t = (prev_op && l2_input == prev_l2_input && same_cost(*prev_op, op))
+                     ? prev_timing
+                     : time_op(card, hw, op, l2_input, tile_efficiency(op), stack.one_kernel_per_op ? 1 : 0);
+    prev_op = &op;
+    prev_timing = t;
+    prev_l2_input = l2_input;
+    prev_write = op.write_bytes;
+    // The op's K kernels, each issued c after the last and running d: closed form of
+    // free_k = max(host_k, free_{k-1}) + d with host_k = host + k·c.
+    const int k = stack.one_kernel_per_op ? 1 : std::max(1, op.kernels);
+    const double d = t.gpu_s / k, c = host_per_kernel_s;
+    double free_new = std::max({gpu_free + k * d, host + k * c + d, host + c + k * d});
+    p.idle_s += free_new - gpu_free - k * d;
+    gpu_free = free_new;
+    host += k * c;
+    p.kernels += k;
     p.gpu_s += t.gpu_s;
-    auto& c = classes[static_cast<std::size_t>(op.op_class)];
-    c.kernels += kernels;
-    c.gpu_s += t.gpu_s;
-    c.flops += op.flops;
-    c.dram_bytes += t.dram_bytes;
+    auto& cl = classes[static_cast<std::size_t>(op.op_class)];
+    cl.kernels += k;
+    cl.gpu_s += t.gpu_s;
+    cl.flops += op.flops;
+    cl.dram_bytes += t.dram_bytes;
     // An op's GPU time is its longest term; it is attributed whole to that term.
     double& step_term = t.bound == Bound::latency ? p.latency_s : t.bound == Bound::compute ? p.compute_s : p.memory_s;
-    double& class_term = t.bound == Bound::latency ? c.latency_s : t.bound == Bound::compute ? c.compute_s : c.memory_s;
+    double& class_term = t.bound == Bound::latency   ? cl.latency_s
+                         : t.bound == Bound::compute ? cl.compute_s
+                                                     : cl.memory_s;
     step_term += t.gpu_s;
     class_term += t.gpu_s;
     if (keep_ops) p.ops.push_back(t);
+  };
+
+  const std::size_t n = graph.ops.size();
+  const RepeatedBlock rb = graph.repeat.value_or(RepeatedBlock{n, 0, 0});
+  for (std::size_t i = 0; i < rb.begin && i < n; ++i) run_op(graph.ops[i]);
+  if (rb.period > 0 && !keep_ops) {
+    // Identical blocks: from the second block on, every block adds the same busy time; once the
+    // host/GPU lag settles, it also adds the same idle and issue time, and the rest is extrapolated.
+    struct State {
+      double host, gpu_free, idle;
+    };
+    State before{host, gpu_free, p.idle_s};
+    std::optional<State> last_delta;
+    std::size_t done = 0;
+    StepPrediction block_start;
+    std::array<ClassBreakdown, kOpClassCount> classes_start{};
+    while (done < rb.count) {
+      block_start = p;
+      classes_start = classes;
+      for (std::size_t j = 0; j < rb.period; ++j) run_op(graph.ops[rb.begin + done * rb.period + j]);
+      ++done;
+      State delta{host - before.host, gpu_free - before.gpu_free, p.idle_s - before.idle};
+      before = {host, gpu_free, p.idle_s};
+      bool settled = done >= 2 && last_delta && delta.host == last_delta->host &&
+                     std::abs(delta.gpu_free - last_delta->gpu_free) <= 1e-12 * std::abs(delta.gpu_free) &&
+                     std::abs(delta.idle - last_delta->idle) <= 1e-12 * std::max(1e-9, std::abs(delta.idle));
+      last_delta = delta;
+      if (settled && done < rb.count) {
+        const double left = static_cast<double>(rb.count - done);
+        host += left * delta.host;
+        gpu_free += left * delta.gpu_free;
+        p.idle_s += left * delta.idle;
+        p.kernels += static_cast<int>(left) * (p.kernels - block_start.kernels);
+        p.gpu_s += left * (p.gpu_s - block_start.gpu_s);
+        p.compute_s += left * (p.compute_s - block_start.compute_s);
+        p.memory_s += left * (p.memory_s - block_start.memory_s);
+        p.latency_s += left * (p.latency_s - block_start.latency_s);
+        for (std::size_t c = 0; c < classes.size(); ++c) {
+          auto& cl = classes[c];
+          const auto& st = classes_start[c];
+          cl.kernels += static_cast<int>(left) * (cl.kernels - st.kernels);
+          cl.gpu_s += left * (cl.gpu_s - st.gpu_s);
+          cl.compute_s += left * (cl.compute_s - st.compute_s);
+          cl.memory_s += left * (cl.memory_s - st.memory_s);
+          cl.latency_s += left * (cl.latency_s - st.latency_s);
+          cl.flops += left * (cl.flops - st.flops);
+          cl.dram_bytes += left * (cl.dram_bytes - st.dram_bytes);
+        }
+        done = rb.count;
+      }
+    }
+    // The op after the blocks sees the last block's output, as it would without skipping.
+    for (std::size_t i = rb.begin + rb.count * rb.period; i < n; ++i) run_op(graph.ops[i]);
+  } else {
+    for (std::size_t i = rb.begin; i < n; ++i) run_op(graph.ops[i]);
   }
   p.host_s = host;
   if (stack.sync_per_step) {

@@ -15,6 +15,7 @@ Workload make_workload(const ModelSpec& model, const Scenario& scenario, int sd_
                                                       : static_cast<double>(ll.batch * ll.prompt_tokens);
     w.unit = "tokens/s";
   }
+  w.graph.repeat = find_repeated_block(w.graph);
   return w;
 }
 
@@ -23,7 +24,7 @@ WorkloadPrediction predict_workload(const Gpu& gpu, const Workload& workload, co
   WorkloadPrediction out;
   out.unit = workload.unit;
   std::vector<std::string> missing;
-  HardwareParams hw = resolve_hardware(params, gpu.arch.id, missing);
+  HardwareParams hw = resolve_hardware(params, gpu.arch.id, missing, stack.id);
   StackParams sp = resolve_stack(params, stack, missing);
   if (!missing.empty()) {
     out.error = "no value for parameter";

@@ -6,6 +6,7 @@
 #include "atomic_file.hpp"
 #include "engine.hpp"
 #include "gpuperf/statistics.hpp"
+#include "gpuperf/units.hpp"
 #include "scenario_options.hpp"
 
 namespace gpuperf::cli {
@@ -197,6 +198,77 @@ struct TermDelta {
   double a_s, b_s;
 };
 
+// The speedup of A over B decomposed into the timeline's terms, with the words a buyer reads.
+struct VsExplanation {
+  Table table;  // footnotes hold the words
+  Json json;
+  double speedup = 0;
+};
+
+VsExplanation explain_vs(const Request& a, const WorkloadPrediction& pa, const Request& b,
+                         const WorkloadPrediction& pb) {
+  const StepPrediction& sa = pa.step;
+  const StepPrediction& sb = pb.step;
+  VsExplanation x;
+  x.speedup = sb.seconds / sa.seconds;
+  std::vector<TermDelta> terms = {{"compute", sa.compute_s, sb.compute_s},
+                                  {"memory", sa.memory_s, sb.memory_s},
+                                  {"latency", sa.latency_s, sb.latency_s},
+                                  {"waiting for host", sa.idle_s, sb.idle_s}};
+  double saved = sb.seconds - sa.seconds;
+  double gpu_only = sb.gpu_s / std::max(sa.gpu_s, 1e-12);
+  Table& t = x.table;
+  t.columns = {{"term", "term"},
+               {"a_ms", a.gpu->spec.id + " ms"},
+               {"b_ms", b.gpu->spec.id + " ms"},
+               {"delta_ms", "saved ms"},
+               {"share_of_saving_pct", "share of saving %"}};
+  for (const auto& d : terms)
+    t.add({d.term, Cell(d.a_s * 1e3, 3), Cell(d.b_s * 1e3, 3), Cell((d.b_s - d.a_s) * 1e3, 3),
+           Cell(saved != 0 ? 100.0 * (d.b_s - d.a_s) / saved : kNaN, 1)});
+  t.add({"step", Cell(sa.seconds * 1e3, 3), Cell(sb.seconds * 1e3, 3), Cell(saved * 1e3, 3), Cell(100.0, 1)});
+  Json& j = x.json;
+  j = Json::object();
+  j.set("gpu", a.gpu->spec.id);
+  j.set("vs", b.gpu->spec.id);
+  j.set("model", a.model->id);
+  j.set("stack", a.stack->id);
+  j.set("value", pa.value);
+  j.set("vs_value", pb.value);
+  j.set("unit", pa.unit);
+  j.set("speedup", x.speedup);
+  j.set("host_s", sa.host_s);
+  j.set("vs_host_s", sb.host_s);
+  j.set("speedup_if_host_were_free", gpu_only);
+  j.set("terms", t.to_json());
+  auto ratio = [](double p, double q) { return format_sig(p / q, 3) + "x"; };
+  const auto& ga = *a.gpu;
+  const auto& gb = *b.gpu;
+  std::vector<std::string> words;
+  words.push_back(ga.spec.name + " vs " + gb.spec.name + ", " + a.model->id + " (" + a.scenario_text + ") under " +
+                  a.stack->id + ": " + format_sig(pa.value, 4) + " vs " + format_sig(pb.value, 4) + " " + pa.unit +
+                  " = " + format_sig(x.speedup, 3) + "x.");
+  auto ta = tensor_peak_tflops(ga, TensorMode::fp16_acc32), tb = tensor_peak_tflops(gb, TensorMode::fp16_acc32);
+  words.push_back("On paper " + ga.spec.id + " has " +
+                  (ta && tb ? ratio(*ta, *tb) + " the fp16 tensor throughput (fp32 accumulate), " : std::string()) +
+                  ratio(memory_bandwidth_gb_s(ga.spec), memory_bandwidth_gb_s(gb.spec)) + " the DRAM bandwidth, " +
+                  ratio(ga.spec.l2_mib, gb.spec.l2_mib) + " the L2 and " +
+                  ratio(ga.spec.boost_clock_mhz, gb.spec.boost_clock_mhz) + " the clock.");
+  // The largest share of the saving, in words.
+  const TermDelta* top = &terms[0];
+  for (const auto& d : terms)
+    if (d.b_s - d.a_s > top->b_s - top->a_s) top = &d;
+  words.push_back("Most of the " + ms(saved) + " saved per step is " + top->term + " (" +
+                  format_sig(100.0 * (top->b_s - top->a_s) / saved, 3) + "%).");
+  words.push_back("The host issues the same " + std::to_string(sa.kernels) + " kernels for both in " + ms(sa.host_s) +
+                  " per step; " + gb.spec.id + "'s GPU is busy " + ms(sb.gpu_s) + " and idles " + ms(sb.idle_s) + ", " +
+                  ga.spec.id + "'s is busy " + ms(sa.gpu_s) + " and idles " + ms(sa.idle_s) + ".");
+  words.push_back("GPU time alone would give " + format_sig(gpu_only, 3) + "x (what CUDA graphs, with no host cost, " +
+                  "could show); waiting for the host caps it at " + format_sig(x.speedup, 3) + "x.");
+  t.footnotes = words;
+  return x;
+}
+
 int explain(const std::vector<std::string>& args, Context& ctx, const CommandSpec& self) {
   po::options_description own("Options");
   add_request_options(own, true);
@@ -209,7 +281,7 @@ int explain(const std::vector<std::string>& args, Context& ctx, const CommandSpe
   Request a = make_request(e, vm, vm["gpu"].as<std::string>());
   WorkloadPrediction pa = predict_or_throw(e, a, vm["ops"].as<bool>());
   std::vector<std::string> missing;
-  EffectiveCard card_a = effective_card(*a.gpu, resolve_hardware(e.params, a.gpu->arch.id, missing));
+  EffectiveCard card_a = effective_card(*a.gpu, resolve_hardware(e.params, a.gpu->arch.id, missing, a.stack->id));
   const StepPrediction& sa = pa.step;
 
   if (!vm.count("vs") && vm["ops"].as<bool>()) {
@@ -267,63 +339,8 @@ int explain(const std::vector<std::string>& args, Context& ctx, const CommandSpe
 
   Request b = make_request(e, vm, vm["vs"].as<std::string>());
   WorkloadPrediction pb = predict_or_throw(e, b);
-  const StepPrediction& sb = pb.step;
-  double speedup = sb.seconds / sa.seconds;
-  std::vector<TermDelta> terms = {{"compute", sa.compute_s, sb.compute_s},
-                                  {"memory", sa.memory_s, sb.memory_s},
-                                  {"latency", sa.latency_s, sb.latency_s},
-                                  {"waiting for host", sa.idle_s, sb.idle_s}};
-  double saved = sb.seconds - sa.seconds;
-  // Ceilings: what each side of the simulation would allow alone.
-  double host_floor_a = sa.host_s;
-  double if_host_free = sb.seconds / std::max(sa.gpu_s, 1e-12);
-  Table t;
-  t.columns = {{"term", "term"},
-               {"a_ms", a.gpu->spec.id + " ms"},
-               {"b_ms", b.gpu->spec.id + " ms"},
-               {"delta_ms", "saved ms"},
-               {"share_of_saving_pct", "share of saving %"}};
-  for (const auto& d : terms)
-    t.add({d.term, Cell(d.a_s * 1e3, 3), Cell(d.b_s * 1e3, 3), Cell((d.b_s - d.a_s) * 1e3, 3),
-           Cell(saved != 0 ? 100.0 * (d.b_s - d.a_s) / saved : kNaN, 1)});
-  t.add({"step", Cell(sa.seconds * 1e3, 3), Cell(sb.seconds * 1e3, 3), Cell(saved * 1e3, 3), Cell(100.0, 1)});
-  if (parsed->format == Format::json) {
-    Json j = Json::object();
-    j.set("gpu", a.gpu->spec.id);
-    j.set("vs", b.gpu->spec.id);
-    j.set("model", a.model->id);
-    j.set("stack", a.stack->id);
-    j.set("value", pa.value);
-    j.set("vs_value", pb.value);
-    j.set("unit", pa.unit);
-    j.set("speedup", speedup);
-    j.set("host_s", sa.host_s);
-    j.set("vs_host_s", sb.host_s);
-    j.set("speedup_if_host_were_free", if_host_free);
-    j.set("terms", t.to_json());
-    ctx.out = j.dump();
-    return 0;
-  }
-  auto ratio = [](double x, double y) { return format_sig(x / y, 3) + "x"; };
-  const auto& ga = *a.gpu;
-  const auto& gb = *b.gpu;
-  std::vector<std::string> words;
-  words.push_back(ga.spec.name + " vs " + gb.spec.name + ", " + a.model->id + " (" + a.scenario_text + ") under " +
-                  a.stack->id + ": " + format_sig(pa.value, 4) + " vs " + format_sig(pb.value, 4) + " " + pa.unit +
-                  " = " + format_sig(speedup, 3) + "x.");
-  auto ta = tensor_peak_tflops(ga, TensorMode::fp16_acc32), tb = tensor_peak_tflops(gb, TensorMode::fp16_acc32);
-  words.push_back("On paper " + ga.spec.id + " has " +
-                  (ta && tb ? ratio(*ta, *tb) + " the fp16 tensor throughput (fp32 accumulate), " : std::string()) +
-                  ratio(memory_bandwidth_gb_s(ga.spec), memory_bandwidth_gb_s(gb.spec)) + " the DRAM bandwidth, " +
-                  ratio(ga.spec.l2_mib, gb.spec.l2_mib) + " the L2 and " +
-                  ratio(ga.spec.boost_clock_mhz, gb.spec.boost_clock_mhz) + " the clock.");
-  words.push_back("The host issues the same " + std::to_string(sa.kernels) + " kernels for both (" + ms(sa.host_s) +
-                  " of host time per step), so no card can beat " + ms(host_floor_a) + " per step: " + gb.spec.id +
-                  "'s GPU idles " + ms(sb.idle_s) + ", " + ga.spec.id + "'s " + ms(sa.idle_s) + ".");
-  words.push_back("Were the host free (CUDA graphs), the GPU-only speedup would be " +
-                  format_sig(sb.gpu_s / sa.gpu_s, 3) + "x; the host caps it at " + format_sig(speedup, 3) + "x.");
-  t.footnotes = words;
-  ctx.out = t.render(parsed->format);
+  VsExplanation x = explain_vs(a, pa, b, pb);
+  ctx.out = parsed->format == Format::json ? x.json.dump() : x.table.render(parsed->format);
   return 0;
 }
 
@@ -332,6 +349,96 @@ int explain(const std::vector<std::string>& args, Context& ctx, const CommandSpe
 std::vector<std::string> calibration_sets(const Engine& e) {
   if (!e.calibration) return {};
   return e.calibration->measurements;
+}
+
+// Parameters refitted without each card (on the calibration's own measurement sets), by card id.
+std::map<std::string, ParamSet> loo_refits(const Engine& e, const std::vector<std::string>& cards,
+                                           std::ostream* progress) {
+  std::map<std::string, ParamSet> out;
+  std::vector<std::string> sets = calibration_sets(e);
+  if (sets.empty()) return out;
+  PreparedSets fit_sets = prepare_measurements(e, sets);
+  for (const auto& card : cards) {
+    if (out.count(card)) continue;
+    std::vector<bool> use(fit_sets.points.size(), true);
+    for (std::size_t j = 0; j < fit_sets.points.size(); ++j)
+      if (fit_sets.points[j].gpu->spec.id == card) use[j] = false;
+    if (progress) *progress << "gpuperf: leave-one-out refit without " << card << "\n";
+    out[card] = fit_parameters(fit_sets.points, e.params, use, 0).params;
+  }
+  return out;
+}
+
+struct SurveyTable {
+  Table table;
+  std::string set_id;
+  std::string set_description;
+  double fit_mape = kNaN;
+  double loo_mape = kNaN;
+  double max_loo = kNaN;
+};
+
+// A measured table reproduced; `loo` (may be empty) holds the leave-one-card-out parameters.
+SurveyTable survey_table(const Engine& e, const std::string& set, const std::string& ref,
+                         const std::map<std::string, ParamSet>& loo) {
+  PreparedSets table_set = prepare_measurements(e, {set});
+  require_gpu(e.catalog, ref);
+  SurveyTable out;
+  out.set_id = table_set.sets[0].id;
+  out.set_description = table_set.sets[0].description;
+  double ref_meas = kNaN, ref_pred = kNaN;
+  std::vector<double> pred(table_set.points.size()), loo_pred(table_set.points.size(), kNaN);
+  for (std::size_t i = 0; i < table_set.points.size(); ++i) {
+    const auto& p = table_set.points[i];
+    pred[i] = std::exp(log_prediction(p, e.params));
+    auto it = loo.find(p.gpu->spec.id);
+    if (it != loo.end()) loo_pred[i] = std::exp(log_prediction(p, it->second));
+    if (p.gpu->spec.id == ref) {
+      ref_meas = p.measured;
+      ref_pred = pred[i];
+    }
+  }
+  Table& t = out.table;
+  t.columns = {{"gpu", "card"},
+               {"measured", "measured"},
+               {"predicted", "predicted"},
+               {"loo_predicted", "LOO predicted"},
+               {"error_pct", "error %"},
+               {"loo_error_pct", "LOO error %"},
+               {"price_usd", "price $"},
+               {"measured_per_kusd", "measured per $1000"},
+               {"measured_ratio_to_ref", "measured / " + ref},
+               {"predicted_ratio_to_ref", "predicted / " + ref}};
+  std::vector<double> m, pv, lv;
+  for (std::size_t i = 0; i < table_set.points.size(); ++i) {
+    const auto& p = table_set.points[i];
+    double lerr = 100.0 * (loo_pred[i] / p.measured - 1);
+    m.push_back(p.measured);
+    pv.push_back(pred[i]);
+    if (std::isfinite(loo_pred[i])) {
+      lv.push_back(loo_pred[i]);
+      out.max_loo = std::isfinite(out.max_loo) ? std::max(out.max_loo, std::abs(lerr)) : std::abs(lerr);
+    }
+    t.add({p.gpu->spec.id, Cell(p.measured, 3), Cell(pred[i], 3), Cell(loo_pred[i], 3),
+           Cell(100.0 * (pred[i] / p.measured - 1), 1), Cell(lerr, 1), Cell(p.price_usd, 0),
+           Cell(p.price_usd ? 1000.0 * p.measured / *p.price_usd : kNaN, 3), Cell(p.measured / ref_meas, 2),
+           Cell(pred[i] / ref_pred, 2)});
+  }
+  out.fit_mape = stats::mape_pct(pv, m);
+  if (lv.size() == m.size()) out.loo_mape = stats::mape_pct(lv, m);
+  t.footnotes = {"MAPE (calibrated fit): " + pct(out.fit_mape),
+                 "MAPE (leave-one-card-out): " + pct(out.loo_mape) + ", worst card " + pct(out.max_loo),
+                 std::string(loo.empty() ? "leave-one-out: not computed"
+                                         : "leave-one-out: each card predicted after refitting the calibration's "
+                                           "measurement sets without it") +
+                     "; parameters: " + calibration_label(e)};
+  return out;
+}
+
+std::vector<std::string> cards_of(const Engine& e, const std::string& set) {
+  std::vector<std::string> cards;
+  for (const auto& p : prepare_measurements(e, {set}).points) cards.push_back(p.gpu->spec.id);
+  return cards;
 }
 
 int table(const std::vector<std::string>& args, Context& ctx, const CommandSpec& self) {
@@ -344,91 +451,22 @@ int table(const std::vector<std::string>& args, Context& ctx, const CommandSpec&
   if (!parsed) return 0;
   const auto& vm = parsed->vm;
   Engine e = load_engine(ctx.specs_dir, vm["calibration"].as<std::string>());
-  PreparedSets table_set = prepare_measurements(e, {vm["measurements"].as<std::string>()});
-  const std::string ref = vm["reference"].as<std::string>();
-  require_gpu(e.catalog, ref);
-
-  // Leave-one-out: refit the calibration's own problem without each card, predict this table's points.
-  std::vector<double> loo(table_set.points.size(), kNaN);
-  std::string loo_note = "leave-one-out: not computed";
-  std::vector<std::string> sets = calibration_sets(e);
-  if (!vm["no-loo"].as<bool>() && !sets.empty()) {
-    PreparedSets fit_sets = prepare_measurements(e, sets);
-    FitResult full = fit_parameters(fit_sets.points, e.params);
-    std::map<std::string, std::vector<bool>> without;
-    for (std::size_t i = 0; i < table_set.points.size(); ++i) {
-      const std::string& card = table_set.points[i].gpu->spec.id;
-      if (!without.count(card)) {
-        std::vector<bool> use(fit_sets.points.size(), true);
-        for (std::size_t j = 0; j < fit_sets.points.size(); ++j)
-          if (fit_sets.points[j].gpu->spec.id == card) use[j] = false;
-        without[card] = use;
-      }
-    }
-    std::map<std::string, ParamSet> refit;
-    for (const auto& [card, use] : without) {
-      if (ctx.err) *ctx.err << "gpuperf table: leave-one-out refit without " << card << "\n";
-      refit[card] = fit_parameters(fit_sets.points, full.params, use, 0).params;
-    }
-    for (std::size_t i = 0; i < table_set.points.size(); ++i)
-      loo[i] = std::exp(log_prediction(table_set.points[i], refit[table_set.points[i].gpu->spec.id]));
-    loo_note = "leave-one-out: each card's prediction after refitting on " + std::to_string(sets.size()) +
-               " measurement sets without that card";
-  }
-
-  double ref_meas = kNaN, ref_pred = kNaN;
-  std::vector<double> pred(table_set.points.size());
-  for (std::size_t i = 0; i < table_set.points.size(); ++i) {
-    pred[i] = std::exp(log_prediction(table_set.points[i], e.params));
-    if (table_set.points[i].gpu->spec.id == ref) {
-      ref_meas = table_set.points[i].measured;
-      ref_pred = pred[i];
-    }
-  }
-  Table t;
-  t.columns = {{"gpu", "card"},
-               {"measured", "measured"},
-               {"predicted", "predicted"},
-               {"loo_predicted", "LOO predicted"},
-               {"error_pct", "error %"},
-               {"loo_error_pct", "LOO error %"},
-               {"price_usd", "price $"},
-               {"measured_per_kusd", "measured per $1000"},
-               {"measured_ratio_to_ref", "measured / " + ref},
-               {"predicted_ratio_to_ref", "predicted / " + ref}};
-  std::vector<double> m, pv, lv;
-  double max_loo = 0;
-  for (std::size_t i = 0; i < table_set.points.size(); ++i) {
-    const auto& p = table_set.points[i];
-    double err = 100.0 * (pred[i] / p.measured - 1);
-    double lerr = 100.0 * (loo[i] / p.measured - 1);
-    m.push_back(p.measured);
-    pv.push_back(pred[i]);
-    if (std::isfinite(loo[i])) {
-      lv.push_back(loo[i]);
-      max_loo = std::max(max_loo, std::abs(lerr));
-    }
-    t.add({p.gpu->spec.id, Cell(p.measured, 3), Cell(pred[i], 3), Cell(loo[i], 3), Cell(err, 1), Cell(lerr, 1),
-           Cell(p.price_usd, 0), Cell(p.price_usd ? 1000.0 * p.measured / *p.price_usd : kNaN, 3),
-           Cell(p.measured / ref_meas, 2), Cell(pred[i] / ref_pred, 2)});
-  }
-  double fit_mape = stats::mape_pct(pv, m);
-  double loo_mape = lv.size() == m.size() ? stats::mape_pct(lv, m) : kNaN;
+  const std::string set = vm["measurements"].as<std::string>();
+  std::map<std::string, ParamSet> loo;
+  if (!vm["no-loo"].as<bool>()) loo = loo_refits(e, cards_of(e, set), ctx.err);
+  SurveyTable st = survey_table(e, set, vm["reference"].as<std::string>(), loo);
   if (parsed->format == Format::json) {
     Json j = Json::object();
-    j.set("measurements", table_set.sets[0].id);
+    j.set("measurements", st.set_id);
     j.set("calibration", calibration_label(e));
-    j.set("fit_mape_pct", fit_mape);
-    j.set("loo_mape_pct", loo_mape);
-    j.set("max_loo_error_pct", lv.empty() ? kNaN : max_loo);
-    j.set("rows", t.to_json());
+    j.set("fit_mape_pct", st.fit_mape);
+    j.set("loo_mape_pct", st.loo_mape);
+    j.set("max_loo_error_pct", st.max_loo);
+    j.set("rows", st.table.to_json());
     ctx.out = j.dump();
     return 0;
   }
-  t.footnotes = {"MAPE (calibrated fit): " + pct(fit_mape),
-                 "MAPE (leave-one-out): " + pct(loo_mape) + ", worst card " + pct(lv.empty() ? kNaN : max_loo),
-                 loo_note + "; parameters: " + calibration_label(e)};
-  ctx.out = t.render(parsed->format);
+  ctx.out = st.table.render(parsed->format);
   return 0;
 }
 
@@ -589,6 +627,251 @@ int calibrate(const std::vector<std::string>& args, Context& ctx, const CommandS
   return 0;
 }
 
+// ---------------------------------------------------------------- report
+
+struct SurveyWorkload {
+  std::string set;    // measurement set id
+  std::string title;  // for people
+};
+const std::vector<SurveyWorkload>& survey_workloads() {
+  static const std::vector<SurveyWorkload> w = {
+      {"survey-sd512", "Stable Diffusion 512x512 (survey Table 3)"},
+      {"survey-sd-hires", "Stable Diffusion hires 768x432 -> 2048x1152, high-resolution pass (survey Table 4)"},
+      {"survey-llama13b-4bit", "LLaMA-13B 4-bit decode (survey Table 5)"}};
+  return w;
+}
+
+// A request for one survey set's scenario on another card (and optionally another stack).
+Request request_for(const Engine& e, const std::string& set, const std::string& gpu_id, const std::string& stack_id) {
+  PreparedSets ps = prepare_measurements(e, {set});
+  const MeasurementPoint& pt = ps.sets[0].points[0];
+  Request r;
+  r.gpu = &require_gpu(e.catalog, gpu_id);
+  r.model = &e.model(pt.model_id);
+  r.stack = &e.stack(stack_id.empty() ? pt.stack_id : stack_id);
+  r.scenario = pt.scenario;
+  r.sd_pass = pt.sd_pass;
+  r.workload = make_workload(*r.model, r.scenario, r.sd_pass);
+  if (const auto* sd = std::get_if<SdScenario>(&r.scenario)) {
+    r.scenario_text = to_string(sd->pass_resolution(r.sd_pass)) + ", batch " + std::to_string(sd->batch) +
+                      (sd->cfg ? " with CFG" : "") + ", " + std::string(to_string(sd->attention)) + " attention";
+  } else {
+    const auto& ll = std::get<LlamaScenario>(r.scenario);
+    r.scenario_text = "decode at context " + std::to_string(ll.context) + ", " + to_string(ll.weights);
+  }
+  return r;
+}
+
+std::string parameter_reading(const Engine& e, const ParamDef& d) {
+  if (d.name == "kernel_latency_cycles") {
+    const Gpu* a = e.catalog.find_gpu("rtx-3090");
+    const Gpu* b = e.catalog.find_gpu("rtx-4090");
+    auto us = [&](const Gpu* g) {
+      auto ratio = e.params.lookup(g->arch.id, "clock_ratio").value_or(1.0);
+      return format_sig(d.value / (g->spec.boost_clock_mhz * ratio), 3) + " us";
+    };
+    return us(a) + " per kernel on an RTX 3090, " + us(b) + " on an RTX 4090";
+  }
+  if (d.unit.empty() && d.hi <= 1.0) return format_sig(100 * d.value, 3) + "%";
+  if (d.name.find("host_us_per_kernel") != std::string::npos) return format_sig(d.value, 3) + " us per kernel";
+  if (d.name.find("host_ms_per_step") != std::string::npos) return format_sig(d.value, 3) + " ms per step";
+  return format_sig(d.value, 4) + " " + d.unit;
+}
+
+std::string accuracy_report(const Engine& e, std::ostream* progress) {
+  std::ostringstream md;
+  md << "# Accuracy against the survey\n\n"
+     << "Generated by `gpuperf report accuracy --out docs/accuracy.md` with the parameters of `" << calibration_label(e)
+     << "`; do not edit by hand. Targets (issue): leave-one-card-out MAPE <= 3% per table, "
+     << "no card worse than 8%.\n\n";
+  std::vector<std::string> cards;
+  for (const auto& w : survey_workloads())
+    for (const auto& c : cards_of(e, w.set)) cards.push_back(c);
+  auto loo = loo_refits(e, cards, progress);
+  std::vector<SurveyTable> tables;
+  for (const auto& w : survey_workloads()) tables.push_back(survey_table(e, w.set, "rtx-3060-12gb", loo));
+
+  Table summary;
+  summary.columns = {{"table", "table"},
+                     {"fit_mape_pct", "fit MAPE %"},
+                     {"loo_mape_pct", "leave-one-out MAPE %"},
+                     {"max_loo_error_pct", "worst card %"},
+                     {"met", "target met"}};
+  for (std::size_t i = 0; i < tables.size(); ++i) {
+    bool met = tables[i].loo_mape <= 3.0 && tables[i].max_loo <= 8.0;
+    summary.add({survey_workloads()[i].title, Cell(tables[i].fit_mape, 2), Cell(tables[i].loo_mape, 2),
+                 Cell(tables[i].max_loo, 1), met ? "yes" : "no"});
+  }
+  md << "## Summary\n\n" << summary.render(Format::md) << "\n";
+
+  md << "## The fitted parameters\n\n"
+     << "Fitted by `gpuperf calibrate` on all three tables at once (bounded Levenberg-Marquardt on "
+     << "log(predicted/measured)); 95% intervals are Student-t intervals from the Jacobian, clipped to the "
+     << "physical bounds. Wide intervals mean the survey cannot separate a parameter from its neighbours "
+     << "(the prediction intervals, which use the full covariance, stay narrow).\n\n";
+  Table params;
+  params.columns = {{"name", "parameter"}, {"value", "value"},     {"ci95", "95% interval"},
+                    {"bounds", "bounds"},  {"reading", "reading"}, {"meaning", "meaning"}};
+  for (const auto& d : e.params.all()) {
+    if (!d.fit) continue;
+    std::string ci = "-";
+    if (e.calibration) {
+      auto it = e.calibration->ci95.find(d.name);
+      if (it != e.calibration->ci95.end())
+        ci = format_sig(it->second.first, 4) + " .. " + format_sig(it->second.second, 4);
+      else
+        continue;  // not free in this calibration: no survey point depends on it
+    }
+    params.add({d.name, Cell(d.value, 4), ci, format_sig(d.lo, 4) + " .. " + format_sig(d.hi, 4),
+                parameter_reading(e, d), d.meaning});
+  }
+  md << params.render(Format::md) << "\n";
+
+  for (std::size_t i = 0; i < tables.size(); ++i) {
+    md << "## " << survey_workloads()[i].title << "\n\n"
+       << tables[i].set_description << "\n\n"
+       << tables[i].table.render(Format::md) << "\n";
+  }
+
+  md << "## Predictions for cards the survey did not measure\n\n"
+     << "Each survey scenario on other cards, under the survey's stack, a generic PyTorch eager stack "
+     << "(prior host costs, not fitted) and CUDA graphs (no host cost: pure GPU time). Intervals are "
+     << "95% prediction intervals from the calibration; `-` where the card lacks the memory (weights + "
+     << "KV cache + activations) to run the workload.\n\n";
+  const std::vector<std::string> others = {
+      "rtx-4070", "rtx-4060-ti-16gb", "rtx-4060-ti-8gb", "rtx-4060",       "rtx-5090", "rtx-5080",  "rtx-5070-ti",
+      "rtx-5070", "rtx-5060-ti-16gb", "a100-sxm-80gb",   "a100-pcie-40gb", "h100-sxm", "h100-pcie", "h200-sxm",
+      "l40s",     "rtx-2080-ti"};
+  for (const auto& w : survey_workloads()) {
+    Table t;
+    t.columns = {{"gpu", "card"}};
+    std::vector<std::string> stacks;
+    Request probe = request_for(e, w.set, others[0], "");
+    stacks = {probe.stack->id, "pytorch-eager", "cuda-graph"};
+    for (const auto& st : stacks) {
+      t.columns.push_back({st, st + " " + probe.workload.unit});
+      t.columns.push_back({st + "_ci95", "95% interval"});
+    }
+    for (const auto& id : others) {
+      std::vector<Cell> row;
+      row.reserve(1 + 2 * stacks.size());
+      row.emplace_back(id);
+      for (const auto& st : stacks) {
+        Request r = request_for(e, w.set, id, st);
+        MemoryFootprint fp = r.model->sd() ? memory_footprint(*r.model->sd(), std::get<SdScenario>(r.scenario))
+                                           : memory_footprint(*r.model->llama(), std::get<LlamaScenario>(r.scenario));
+        WorkloadPrediction p = predict_workload(*r.gpu, r.workload, e.params, *r.stack);
+        if (!p.error.empty() || fp.total() > units::gib_to_bytes(r.gpu->spec.memory.capacity_gib)) {
+          row.emplace_back(std::string("-"));
+          row.emplace_back(std::string(p.error.empty() ? "does not fit" : "unsupported"));
+          continue;
+        }
+        auto [lo, hi] = interval_of(e, r);
+        row.emplace_back(p.value, 2);
+        row.emplace_back(std::isfinite(lo) ? format_sig(lo, 3) + " .. " + format_sig(hi, 3) : std::string("-"));
+      }
+      t.add(row);
+    }
+    md << "### " << w.title << "\n\n" << t.render(Format::md) << "\n";
+  }
+  return md.str();
+}
+
+std::string scaling_report(const Engine& e) {
+  std::ostringstream md;
+  md << "# Why it scales: 1.33x for LLaMA, 4x and 7x for Stable Diffusion\n\n"
+     << "Generated by `gpuperf report scaling --out docs/why-it-scales.md` with the parameters of `"
+     << calibration_label(e) << "`; every number below comes from the model (or, where marked, the survey).\n\n";
+  const Gpu& g3060 = require_gpu(e.catalog, "rtx-3060-12gb");
+  const Gpu& g4090 = require_gpu(e.catalog, "rtx-4090");
+  auto r = [](double a, double b) { return format_sig(a / b, 3) + "x"; };
+  md << "On paper the RTX 4090 has "
+     << r(*tensor_peak_tflops(g4090, TensorMode::fp16_acc32), *tensor_peak_tflops(g3060, TensorMode::fp16_acc32))
+     << " the RTX 3060's fp16 tensor throughput (fp32 accumulate, the mode PyTorch uses), "
+     << r(memory_bandwidth_gb_s(g4090.spec), memory_bandwidth_gb_s(g3060.spec)) << " its DRAM bandwidth, "
+     << r(g4090.spec.l2_mib, g3060.spec.l2_mib) << " its L2 and "
+     << r(g4090.spec.boost_clock_mhz, g3060.spec.boost_clock_mhz) << " its clock. The survey measured:\n\n";
+  Table overview;
+  overview.columns = {{"workload", "workload"},
+                      {"measured_3060", "RTX 3060"},
+                      {"measured_4090", "RTX 4090"},
+                      {"measured_ratio", "measured ratio"},
+                      {"predicted_ratio", "predicted ratio"},
+                      {"gpu_only_ratio", "GPU-only ratio (no host)"},
+                      {"bound_3060", "3060 bound"},
+                      {"bound_4090", "4090 bound"}};
+  std::vector<VsExplanation> explanations;
+  for (const auto& w : survey_workloads()) {
+    PreparedSets ps = prepare_measurements(e, {w.set});
+    double m3060 = kNaN, m4090 = kNaN;
+    for (const auto& p : ps.points) {
+      if (p.gpu->spec.id == "rtx-3060-12gb") m3060 = p.measured;
+      if (p.gpu->spec.id == "rtx-4090") m4090 = p.measured;
+    }
+    Request a = request_for(e, w.set, "rtx-4090", "");
+    Request b = request_for(e, w.set, "rtx-3060-12gb", "");
+    WorkloadPrediction pa = predict_or_throw(e, a), pb = predict_or_throw(e, b);
+    explanations.push_back(explain_vs(a, pa, b, pb));
+    overview.add({w.title, Cell(m3060, 3), Cell(m4090, 3), Cell(m4090 / m3060, 2), Cell(pa.value / pb.value, 2),
+                  Cell(pb.step.gpu_s / pa.step.gpu_s, 2), std::string(to_string(pb.step.bound)),
+                  std::string(to_string(pa.step.bound))});
+  }
+  md << overview.render(Format::md) << "\n";
+  md << "The ratio a card achieves is the ratio of its step times. Each step is the simulated timeline of the "
+     << "host issuing kernels while the GPU runs them: GPU time splits into compute-bound, memory-bound and "
+     << "latency-bound (fixed per-kernel time, scaling with 1/clock) op time; *waiting for host* is GPU idle time "
+     << "while Python and the framework issue the next kernel. A term that is the same on both cards cannot "
+     << "contribute to the speedup.\n\n";
+  for (std::size_t i = 0; i < explanations.size(); ++i) {
+    md << "## " << survey_workloads()[i].title << "\n\n" << explanations[i].table.render(Format::md) << "\n";
+  }
+  md << "## Per card\n\n"
+     << "Where each survey card's step goes (ms per step, model):\n\n";
+  for (const auto& w : survey_workloads()) {
+    Table t;
+    t.columns = {{"gpu", "card"},
+                 {"step_ms", "step ms"},
+                 {"host_ms", "host issue ms"},
+                 {"compute_ms", "compute ms"},
+                 {"memory_ms", "memory ms"},
+                 {"latency_ms", "latency ms"},
+                 {"idle_ms", "waiting for host ms"},
+                 {"bound", "bound"}};
+    for (const auto& id : cards_of(e, w.set)) {
+      Request q = request_for(e, w.set, id, "");
+      WorkloadPrediction p = predict_or_throw(e, q);
+      const StepPrediction& s = p.step;
+      t.add({id, Cell(s.seconds * 1e3, 2), Cell(s.host_s * 1e3, 2), Cell(s.compute_s * 1e3, 2),
+             Cell(s.memory_s * 1e3, 2), Cell(s.latency_s * 1e3, 2), Cell(s.idle_s * 1e3, 2),
+             std::string(to_string(s.bound))});
+    }
+    md << "### " << w.title << "\n\n" << t.render(Format::md) << "\n";
+  }
+  return md.str();
+}
+
+int report(const std::vector<std::string>& args, Context& ctx, const CommandSpec& self) {
+  po::options_description own("Options");
+  own.add_options()("what", po::value<std::string>()->required(), "accuracy | scaling")(
+      "out", po::value<std::string>(), "write the Markdown report here (atomically) instead of stdout");
+  add_calibration_option(own);
+  po::positional_options_description pos;
+  pos.add("what", 1);
+  auto parsed = parse_command_args(args, self, own, pos, ctx, false);
+  if (!parsed) return 0;
+  const auto& vm = parsed->vm;
+  const std::string what = vm["what"].as<std::string>();
+  if (what != "accuracy" && what != "scaling") throw UsageError("unknown report '" + what + "' (accuracy, scaling)");
+  Engine e = load_engine(ctx.specs_dir, vm["calibration"].as<std::string>());
+  std::string text = what == "accuracy" ? accuracy_report(e, ctx.err) : scaling_report(e);
+  if (vm.count("out")) {
+    write_file_atomically(vm["out"].as<std::string>(), text);
+  } else {
+    ctx.out = text;
+  }
+  return 0;
+}
+
 }  // namespace
 
 std::vector<CommandSpec> engine_commands() {
@@ -606,6 +889,8 @@ std::vector<CommandSpec> engine_commands() {
       "Per op class time share and bound on A; with --vs, the speedup over B decomposed into its terms.", explain);
   add("table", "gpuperf table --measurements FILE|ID [--calibration FILE] [--reference ID]",
       "A measured table reproduced: measured, predicted, leave-one-out, errors, value per dollar, ratios.", table);
+  add("report", "gpuperf report accuracy|scaling [--out FILE.md]",
+      "The accuracy report (survey tables, parameters, unmeasured cards) or the why-it-scales report.", report);
   add("calibrate", "gpuperf calibrate --measurements FILE|ID... [--out FILE]",
       "Fit the physical parameters to measurements: values, 95% intervals, leave-one-out errors.", calibrate);
   return cmds;

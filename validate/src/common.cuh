@@ -15,8 +15,11 @@
 #include "measurement.hpp"
 #include "nvml.hpp"
 #include "peaks.hpp"
+#include "replay_plan.hpp"
 
 namespace gpuperf::validate {
+
+using namespace ::gpuperf_replay;
 
 [[noreturn]] void throw_cuda(const char* call, const char* file, int line, const std::string& what);
 
@@ -65,8 +68,9 @@ class DeviceBuffer {
 };
 
 struct Options {
-  bool quick = false;             // fewer sizes and repeats (a smoke run)
-  std::vector<std::string> only;  // suites to run; empty = all
+  bool quick = false;               // fewer sizes and repeats (a smoke run)
+  std::vector<std::string> only;    // suites to run; empty = all
+  std::string specs_dir = "specs";  // where the replay loads the model specs from
   bool wants(const std::string& suite) const;
 };
 
@@ -81,6 +85,8 @@ struct Context {
   // Checks that failed: the measurement is left out, and the program ends with exit code 4.
   std::vector<std::string> failures;
   void fail(const std::string& what);
+  // Workload-level results of the replay (written with --replay-out).
+  std::vector<ReplayPoint> replay_points;
 
   // Records a measurement and prints its progress line on stderr (with the refusal verdict).
   void add(Measurement m);

@@ -1,9 +1,12 @@
-// gemv_q4: the 4-bit weight-only GEMV kernel (layout in gemv_q4.cuh) and its benchmark at every
-// LLaMA-13B layer shape, against a float64 host reference and the measured DRAM copy bandwidth.
+// gemv_q4: the 4-bit weight-only GEMV kernels (layout in gemv_q4.cuh) and their benchmark at every
+// LLaMA-13B layer shape and for one whole layer (7 GEMVs back to back in a CUDA graph), against a
+// float64 host reference and the measured DRAM copy bandwidth.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <functional>
+#include <memory>
 
 #include "common.cuh"
 #include "gemv_q4.cuh"
@@ -12,8 +15,9 @@ namespace gpuperf::validate {
 
 namespace {
 
-constexpr int kRowsPerWarp = 2;
-constexpr int kWarpsPerBlock = 8;  // 256 threads, 16 rows
+constexpr int kRowsPerWarp = 2;       // rowpair kernel
+constexpr int kWarpsPerBlock = 8;     // both kernels: 256 threads
+constexpr int kMaxRowsPerBlock = 64;  // tiles kernel
 
 __device__ __forceinline__ uint4 load_stream(const uint4* p) {
   uint4 v;
@@ -28,6 +32,18 @@ __device__ __forceinline__ std::uint32_t load_stream(const std::uint32_t* p) {
   return v;
 }
 
+// Programmatic dependent launch (sm_90): let the next kernel start, and wait for the previous one.
+__device__ __forceinline__ void pdl_trigger() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void pdl_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+
 __device__ __forceinline__ __half2 nibbles(std::uint32_t word, int p) {
   std::uint32_t bits = ((word >> (4 * p)) & 0x000F000Fu) | 0x64006400u;
   __half2 h;
@@ -39,17 +55,34 @@ __device__ __forceinline__ std::uint32_t comp(const uint4& v, int t) {
   return t == 0 ? v.x : t == 1 ? v.y : t == 2 ? v.z : v.w;
 }
 
-// ITERS = ceil(K / 1024): 16-byte vectors per lane per row.
+__device__ __forceinline__ __half2 as_half2(std::uint32_t u) {
+  __half2 h;
+  std::memcpy(&h, &u, 4);
+  return h;
+}
+
+// sum over one word (8 columns) of (q - zero) * x, times scale, in fp32.
+__device__ __forceinline__ float word_dot(std::uint32_t word, const uint4& xx, __half2 s_z) {
+  const __half2 k1024 = __float2half2_rn(1024.0f);
+  const __half2 z2 = __half2half2(__high2half(s_z));
+  const std::uint32_t xw[4] = {xx.x, xx.y, xx.z, xx.w};
+  __half2 a = __float2half2_rn(0.0f);
+#pragma unroll
+  for (int p = 0; p < 4; ++p) a = __hfma2(__hsub2(__hsub2(nibbles(word, p), k1024), z2), as_half2(xw[p]), a);
+  const float2 af = __half22float2(a);
+  return __low2float(s_z) * (af.x + af.y);
+}
+
+// ---- rowpair (run 2's kernel). ITERS = ceil(K / 1024): 16-byte vectors per lane per row.
 template <int ITERS>
 __global__ void __launch_bounds__(256)
-    gemv_q4_kernel(const std::uint32_t* __restrict__ w, const __half2* __restrict__ sz, const __half* __restrict__ x,
-                   __half* __restrict__ y, int n, int k) {
+    gemv_q4_rowpair(const std::uint32_t* __restrict__ w, const __half2* __restrict__ sz, const __half* __restrict__ x,
+                    __half* __restrict__ y, int n, int k) {
   const int warp = int((blockIdx.x * blockDim.x + threadIdx.x) >> 5);
   const int lane = int(threadIdx.x & 31);
   const int row0 = warp * kRowsPerWarp;
   if (row0 >= n) return;
   const int blocks = k / 256;  // 256-column blocks per row
-  const int groups = k / 128;
   const int rw = Q4Weights::row_words(k);
   uint4 q[kRowsPerWarp][ITERS];
 #pragma unroll
@@ -68,7 +101,6 @@ __global__ void __launch_bounds__(256)
       }
     }
   }
-  const __half2 k1024 = __float2half2_rn(1024.0f);
   const uint4* xv = reinterpret_cast<const uint4*>(x);
   float acc[kRowsPerWarp] = {};
 #pragma unroll
@@ -78,22 +110,11 @@ __global__ void __launch_bounds__(256)
       const int b = it * 4 + t;
       if (b < blocks) {
         const uint4 xx = __ldg(xv + b * 32 + lane);  // columns b*256 + lane*8 ... + 7: coalesced
-        const std::uint32_t xw[4] = {xx.x, xx.y, xx.z, xx.w};
         const int g = b * 2 + (lane >> 4);
 #pragma unroll
         for (int r = 0; r < kRowsPerWarp; ++r) {
-          const __half2 s_z = sz[size_t(min(row0 + r, n - 1)) * groups + g];
-          const __half2 z2 = __half2half2(__high2half(s_z));
-          const std::uint32_t word = comp(q[r][it], t);
-          __half2 a = __float2half2_rn(0.0f);
-#pragma unroll
-          for (int p = 0; p < 4; ++p) {
-            __half2 xp;
-            std::memcpy(&xp, &xw[p], 4);
-            a = __hfma2(__hsub2(__hsub2(nibbles(word, p), k1024), z2), xp, a);
-          }
-          const float2 af = __half22float2(a);
-          acc[r] = fmaf(__low2float(s_z), af.x + af.y, acc[r]);
+          const __half2 s_z = sz[Q4Weights::sz_index(k, min(row0 + r, n - 1), g)];
+          acc[r] += word_dot(comp(q[r][it], t), xx, s_z);
         }
       }
     }
@@ -107,34 +128,295 @@ __global__ void __launch_bounds__(256)
   }
 }
 
-template <int ITERS>
-void launch_iters(const Q4Weights& w, const __half* x, __half* y, cudaStream_t s) {
-  const int rows_per_block = kRowsPerWarp * kWarpsPerBlock;
-  const int blocks = (w.n + rows_per_block - 1) / rows_per_block;
-  gemv_q4_kernel<ITERS><<<blocks, kWarpsPerBlock * 32, 0, s>>>(w.qweight, w.scale_zero, x, y, w.n, w.k);
+// ---- tiles: split-K over the 8 warps of a block that owns `rpb` rows; U tiles per warp in flight.
+template <int U, int MINB>
+__global__ void __launch_bounds__(256, MINB)
+    gemv_q4_tiles(const std::uint32_t* __restrict__ w, const uint4* __restrict__ sz4, const __half* x,
+                  __half* __restrict__ y, int n, int k, int rpb) {
+  extern __shared__ uint4 xs[];  // the activations, K/8 vectors
+  __shared__ float sums[kMaxRowsPerBlock];
+  pdl_trigger();
+  const int T = Q4Weights::tiles(k), nb = k / 256, rw = T * 128;
+  const int warp = int(threadIdx.x >> 5), lane = int(threadIdx.x & 31), hi = lane >> 4;
+  const int row0 = int(blockIdx.x) * rpb;
+  const int rows = min(rpb, n - row0);
+  const int ntiles = rows * T;
+  uint4 q[U], sv[U];
+  auto load_batch = [&](int base) {
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      const int j = base + kWarpsPerBlock * u;
+      if (j < ntiles) {
+        const int r = j / T, t = j - r * T;
+        const std::uint32_t* wp = w + size_t(row0 + r) * rw + t * 128 + lane * 4;
+        if (4 * t + 3 < nb) {
+          q[u] = load_stream(reinterpret_cast<const uint4*>(wp));
+        } else {
+          q[u] = make_uint4(0, 0, 0, 0);
+          if (4 * t + 0 < nb) q[u].x = load_stream(wp + 0);
+          if (4 * t + 1 < nb) q[u].y = load_stream(wp + 1);
+          if (4 * t + 2 < nb) q[u].z = load_stream(wp + 2);
+        }
+        sv[u] = load_stream(sz4 + (size_t(row0 + r) * T + t) * 2 + hi);
+      }
+    }
+  };
+  int base = warp;
+  load_batch(base);  // weights first: they do not depend on the previous kernel
+  for (int i = int(threadIdx.x); i < rows; i += blockDim.x) sums[i] = 0.0f;
+  pdl_wait();  // x is the previous kernel's output
+  const uint4* xv = reinterpret_cast<const uint4*>(x);
+  for (int i = int(threadIdx.x); i < k / 8; i += blockDim.x) xs[i] = xv[i];
+  __syncthreads();
+  for (; base < ntiles; base += kWarpsPerBlock * U) {
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      const int j = base + kWarpsPerBlock * u;
+      if (j < ntiles) {
+        const int r = j / T, t = j - r * T;
+        float acc = 0.0f;
+#pragma unroll
+        for (int tt = 0; tt < 4; ++tt) {
+          const int b = 4 * t + tt;
+          if (b < nb) acc += word_dot(comp(q[u], tt), xs[b * 32 + lane], as_half2(comp(sv[u], tt)));
+        }
+#pragma unroll
+        for (int o = 16; o > 0; o >>= 1) acc += __shfl_xor_sync(0xffffffffu, acc, o);
+        if (lane == 0) atomicAdd(&sums[r], acc);
+      }
+    }
+    if (base + kWarpsPerBlock * U < ntiles) load_batch(base + kWarpsPerBlock * U);
+  }
+  __syncthreads();
+  for (int i = int(threadIdx.x); i < rows; i += blockDim.x) y[row0 + i] = __float2half(sums[i]);
 }
 
-__global__ void fill_q4(std::uint32_t* qw, size_t words, __half2* sz, size_t groups, unsigned seed) {
+// ---- tiles, double-buffered: the next U tiles are loaded before the current U are computed, so each
+// warp overlaps its arithmetic with its own loads (two batches in flight).
+template <int U, int MINB>
+__global__ void __launch_bounds__(256, MINB)
+    gemv_q4_tiles_db(const std::uint32_t* __restrict__ w, const uint4* __restrict__ sz4, const __half* x,
+                     __half* __restrict__ y, int n, int k, int rpb) {
+  extern __shared__ uint4 xs[];
+  __shared__ float sums[kMaxRowsPerBlock];
+  pdl_trigger();
+  const int T = Q4Weights::tiles(k), nb = k / 256, rw = T * 128;
+  const int warp = int(threadIdx.x >> 5), lane = int(threadIdx.x & 31), hi = lane >> 4;
+  const int row0 = int(blockIdx.x) * rpb;
+  const int rows = min(rpb, n - row0);
+  const int ntiles = rows * T;
+  constexpr int kStep = kWarpsPerBlock * U;
+  uint4 qa[U], sa[U], qb[U], sb[U];
+  auto load_batch = [&](uint4(&q)[U], uint4(&sv)[U], int base) {
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      const int j = base + kWarpsPerBlock * u;
+      if (j < ntiles) {
+        const int r = j / T, t = j - r * T;
+        const std::uint32_t* wp = w + size_t(row0 + r) * rw + t * 128 + lane * 4;
+        if (4 * t + 3 < nb) {
+          q[u] = load_stream(reinterpret_cast<const uint4*>(wp));
+        } else {
+          q[u] = make_uint4(0, 0, 0, 0);
+          if (4 * t + 0 < nb) q[u].x = load_stream(wp + 0);
+          if (4 * t + 1 < nb) q[u].y = load_stream(wp + 1);
+          if (4 * t + 2 < nb) q[u].z = load_stream(wp + 2);
+        }
+        sv[u] = load_stream(sz4 + (size_t(row0 + r) * T + t) * 2 + hi);
+      }
+    }
+  };
+  auto compute_batch = [&](const uint4(&q)[U], const uint4(&sv)[U], int base) {
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      const int j = base + kWarpsPerBlock * u;
+      if (j < ntiles) {
+        const int r = j / T, t = j - r * T;
+        float acc = 0.0f;
+#pragma unroll
+        for (int tt = 0; tt < 4; ++tt) {
+          const int b = 4 * t + tt;
+          if (b < nb) acc += word_dot(comp(q[u], tt), xs[b * 32 + lane], as_half2(comp(sv[u], tt)));
+        }
+#pragma unroll
+        for (int o = 16; o > 0; o >>= 1) acc += __shfl_xor_sync(0xffffffffu, acc, o);
+        if (lane == 0) atomicAdd(&sums[r], acc);
+      }
+    }
+  };
+  int base = warp;
+  load_batch(qa, sa, base);
+  load_batch(qb, sb, base + kStep);
+  for (int i = int(threadIdx.x); i < rows; i += blockDim.x) sums[i] = 0.0f;
+  pdl_wait();
+  const uint4* xv = reinterpret_cast<const uint4*>(x);
+  for (int i = int(threadIdx.x); i < k / 8; i += blockDim.x) xs[i] = xv[i];
+  __syncthreads();
+  for (; base < ntiles; base += 2 * kStep) {
+    compute_batch(qa, sa, base);
+    if (base + 2 * kStep < ntiles) load_batch(qa, sa, base + 2 * kStep);
+    if (base + kStep >= ntiles) break;
+    compute_batch(qb, sb, base + kStep);
+    if (base + 3 * kStep < ntiles) load_batch(qb, sb, base + 3 * kStep);
+  }
+  __syncthreads();
+  for (int i = int(threadIdx.x); i < rows; i += blockDim.x) y[row0 + i] = __float2half(sums[i]);
+}
+
+int sm_count() {
+  static int n = [] {
+    int dev = 0, v = 0;
+    GV_CUDA(cudaGetDevice(&dev));
+    GV_CUDA(cudaDeviceGetAttribute(&v, cudaDevAttrMultiProcessorCount, dev));
+    return v;
+  }();
+  return n;
+}
+
+template <int U, int MINB, bool DB>
+void launch_tiles(const Q4Weights& w, const __half* x, __half* y, cudaStream_t s, bool pdl) {
+  const int target_blocks = sm_count() * MINB;
+  const int rpb = std::min(kMaxRowsPerBlock, std::max(1, (w.n + target_blocks - 1) / target_blocks));
+  cudaLaunchConfig_t cfg{};
+  cfg.gridDim = dim3(unsigned((w.n + rpb - 1) / rpb));
+  cfg.blockDim = dim3(kWarpsPerBlock * 32);
+  cfg.dynamicSmemBytes = size_t(w.k) * 2;
+  cfg.stream = s;
+  cudaLaunchAttribute attr[1];
+  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr[0].val.programmaticStreamSerializationAllowed = 1;
+  cfg.attrs = attr;
+  cfg.numAttrs = pdl ? 1 : 0;
+  if constexpr (DB) {
+    GV_CUDA(cudaLaunchKernelEx(&cfg, gemv_q4_tiles_db<U, MINB>, w.qweight, reinterpret_cast<const uint4*>(w.scale_zero),
+                               x, y, w.n, w.k, rpb));
+  } else {
+    GV_CUDA(cudaLaunchKernelEx(&cfg, gemv_q4_tiles<U, MINB>, w.qweight, reinterpret_cast<const uint4*>(w.scale_zero), x,
+                               y, w.n, w.k, rpb));
+  }
+}
+
+template <int ITERS>
+void launch_rowpair(const Q4Weights& w, const __half* x, __half* y, cudaStream_t s) {
+  const int rows_per_block = kRowsPerWarp * kWarpsPerBlock;
+  const int blocks = (w.n + rows_per_block - 1) / rows_per_block;
+  gemv_q4_rowpair<ITERS><<<blocks, kWarpsPerBlock * 32, 0, s>>>(w.qweight, w.scale_zero, x, y, w.n, w.k);
+}
+
+void launch_rowpair_any(const Q4Weights& w, const __half* x, __half* y, cudaStream_t s) {
+  switch (Q4Weights::tiles(w.k)) {
+    case 1:
+      return launch_rowpair<1>(w, x, y, s);
+    case 2:
+      return launch_rowpair<2>(w, x, y, s);
+    case 3:
+      return launch_rowpair<3>(w, x, y, s);
+    case 4:
+      return launch_rowpair<4>(w, x, y, s);
+    case 5:
+      return launch_rowpair<5>(w, x, y, s);
+    case 6:
+      return launch_rowpair<6>(w, x, y, s);
+    case 7:
+      return launch_rowpair<7>(w, x, y, s);
+    case 8:
+      return launch_rowpair<8>(w, x, y, s);
+    case 9:
+      return launch_rowpair<9>(w, x, y, s);
+    case 10:
+      return launch_rowpair<10>(w, x, y, s);
+    case 11:
+      return launch_rowpair<11>(w, x, y, s);
+    case 12:
+      return launch_rowpair<12>(w, x, y, s);
+    case 13:
+      return launch_rowpair<13>(w, x, y, s);
+    case 14:
+      return launch_rowpair<14>(w, x, y, s);
+    case 15:
+      return launch_rowpair<15>(w, x, y, s);
+    case 16:
+      return launch_rowpair<16>(w, x, y, s);
+    default:
+      throw std::runtime_error("gemv_q4: K=" + std::to_string(w.k) + " is not supported (at most 16384)");
+  }
+}
+
+__global__ void fill_q4_kernel(std::uint32_t* qw, size_t words, __half2* sz, size_t groups, unsigned seed) {
   const size_t stride = size_t(gridDim.x) * blockDim.x;
   for (size_t i = size_t(blockIdx.x) * blockDim.x + threadIdx.x; i < words; i += stride) qw[i] = hash_u32(i * 2 + seed);
   for (size_t i = size_t(blockIdx.x) * blockDim.x + threadIdx.x; i < groups; i += stride) {
     // scale ~ 0.01..0.03, zero ~ 6..10 (not an integer: the kernel must not rely on it).
-    float s = 0.02f + 0.01f * hash_uniform(i, seed + 17);
+    float sc = 0.02f + 0.01f * hash_uniform(i, seed + 17);
     float z = 8.0f + 2.0f * hash_uniform(i, seed + 29);
-    sz[i] = __floats2half2_rn(s, z);
+    sz[i] = __floats2half2_rn(sc, z);
   }
 }
 
-__global__ void fill_x(__half* x, size_t n, unsigned seed) {
+__global__ void fill_half_kernel(__half* x, size_t n, unsigned seed, float amplitude) {
   for (size_t i = size_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x)
-    x[i] = __float2half(hash_uniform(i, seed));
+    x[i] = __float2half(amplitude * hash_uniform(i, seed));
 }
 
 float h2f(__half h) { return __half2float(h); }
 
-// ||y - ref|| / ||ref|| with a float64 host reference for one weight copy.
-double gemv_error(const Q4Weights& w, const __half* x_d, const __half* y_d) {
-  const size_t words = size_t(w.n) * Q4Weights::row_words(w.k), groups = size_t(w.n) * (w.k / 128);
+}  // namespace
+
+std::string to_string(GemvKernel k) {
+  switch (k) {
+    case GemvKernel::rowpair:
+      return "rowpair";
+    case GemvKernel::tiles_u2:
+      return "tiles-u2";
+    case GemvKernel::tiles_u4:
+      return "tiles-u4";
+    case GemvKernel::tiles_u8:
+      return "tiles-u8";
+    case GemvKernel::tiles_u2_db:
+      return "tiles-u2-db";
+    case GemvKernel::tiles_u4_db:
+      return "tiles-u3-db";
+  }
+  return "?";
+}
+
+GemvKernel& default_gemv_kernel() {
+  static GemvKernel k = GemvKernel::tiles_u4;
+  return k;
+}
+
+void launch_gemv_q4(const Q4Weights& w, const __half* x, __half* y, cudaStream_t s, GemvKernel kernel, bool pdl) {
+  if (w.k % 256 != 0 || w.k > 16384 || w.k <= 0)
+    throw std::runtime_error("gemv_q4: K=" + std::to_string(w.k) + " is not a multiple of 256 in 256..16384");
+  switch (kernel) {
+    case GemvKernel::rowpair:
+      return launch_rowpair_any(w, x, y, s);
+    case GemvKernel::tiles_u2:
+      return launch_tiles<2, 4, false>(w, x, y, s, pdl);
+    case GemvKernel::tiles_u4:
+      return launch_tiles<4, 4, false>(w, x, y, s, pdl);
+    case GemvKernel::tiles_u8:
+      return launch_tiles<8, 2, false>(w, x, y, s, pdl);
+    case GemvKernel::tiles_u2_db:
+      return launch_tiles<2, 4, true>(w, x, y, s, pdl);
+    case GemvKernel::tiles_u4_db:
+      return launch_tiles<3, 2, true>(w, x, y, s, pdl);
+  }
+}
+
+void fill_q4_weights(std::uint32_t* qw, __half2* sz, int n, int k, unsigned seed, cudaStream_t s) {
+  fill_q4_kernel<<<1024, 256, 0, s>>>(qw, size_t(n) * Q4Weights::row_words(k), sz, size_t(n) * Q4Weights::row_groups(k),
+                                      seed);
+  GV_LAUNCHED();
+}
+
+void fill_half(__half* p, std::size_t n, unsigned seed, float amplitude, cudaStream_t s) {
+  fill_half_kernel<<<1024, 256, 0, s>>>(p, n, seed, amplitude);
+  GV_LAUNCHED();
+}
+
+double gemv_q4_error(const Q4Weights& w, const __half* x_d, const __half* y_d) {
+  const size_t words = size_t(w.n) * Q4Weights::row_words(w.k), groups = size_t(w.n) * Q4Weights::row_groups(w.k);
   std::vector<std::uint32_t> qw(words);
   std::vector<__half2> sz(groups);
   std::vector<__half> x(size_t(w.k)), y(size_t(w.n));
@@ -148,11 +430,11 @@ double gemv_error(const Q4Weights& w, const __half* x_d, const __half* y_d) {
   for (int r = 0; r < w.n; ++r) {
     double ref = 0;
     for (int g = 0; g < w.k / 128; ++g) {
-      const __half2 s_z = sz[size_t(r) * (w.k / 128) + g];
-      const double s = __low2float(s_z), z = __high2float(s_z);
+      const __half2 s_z = sz[Q4Weights::sz_index(w.k, r, g)];
+      const double sc = __low2float(s_z), z = __high2float(s_z);
       double part = 0;
       for (int c = g * 128; c < g * 128 + 128; ++c) part += (unpack_q4(qw, w.k, r, c) - z) * xf[c];
-      ref += s * part;
+      ref += sc * part;
     }
     double got = h2f(y[r]);
     if (!std::isfinite(got)) got = 1e300;
@@ -160,48 +442,6 @@ double gemv_error(const Q4Weights& w, const __half* x_d, const __half* y_d) {
     ref2 += ref * ref;
   }
   return std::sqrt(err2 / std::max(ref2, 1e-300));
-}
-
-}  // namespace
-
-void launch_gemv_q4(const Q4Weights& w, const __half* x, __half* y, cudaStream_t s) {
-  if (w.k % 256 != 0) throw std::runtime_error("gemv_q4: K=" + std::to_string(w.k) + " is not a multiple of 256");
-  switch ((w.k + 1023) / 1024) {
-    case 1:
-      return launch_iters<1>(w, x, y, s);
-    case 2:
-      return launch_iters<2>(w, x, y, s);
-    case 3:
-      return launch_iters<3>(w, x, y, s);
-    case 4:
-      return launch_iters<4>(w, x, y, s);
-    case 5:
-      return launch_iters<5>(w, x, y, s);
-    case 6:
-      return launch_iters<6>(w, x, y, s);
-    case 7:
-      return launch_iters<7>(w, x, y, s);
-    case 8:
-      return launch_iters<8>(w, x, y, s);
-    case 9:
-      return launch_iters<9>(w, x, y, s);
-    case 10:
-      return launch_iters<10>(w, x, y, s);
-    case 11:
-      return launch_iters<11>(w, x, y, s);
-    case 12:
-      return launch_iters<12>(w, x, y, s);
-    case 13:
-      return launch_iters<13>(w, x, y, s);
-    case 14:
-      return launch_iters<14>(w, x, y, s);
-    case 15:
-      return launch_iters<15>(w, x, y, s);
-    case 16:
-      return launch_iters<16>(w, x, y, s);
-    default:
-      throw std::runtime_error("gemv_q4: K=" + std::to_string(w.k) + " is not supported (at most 16384)");
-  }
 }
 
 namespace {
@@ -228,6 +468,59 @@ int unpack_q4(const std::vector<std::uint32_t>& packed, int k, int row, int col)
   return int((packed[word] >> shift) & 0xF);
 }
 
+namespace {
+
+struct ShapeQ4 {
+  const char* label;
+  int n, k;
+};
+
+// A set of weight copies of one shape, rotated so that every call streams its weights from DRAM.
+struct Q4Set {
+  DeviceBuffer<std::uint32_t> qw;
+  DeviceBuffer<__half2> sz;
+  std::vector<Q4Weights> ws;
+  Q4Set(int n, int k, int copies, unsigned seed, cudaStream_t s)
+      : qw(size_t(n) * Q4Weights::row_words(k) * copies), sz(size_t(n) * Q4Weights::row_groups(k) * copies) {
+    const size_t words = size_t(n) * Q4Weights::row_words(k), groups = size_t(n) * Q4Weights::row_groups(k);
+    for (int c = 0; c < copies; ++c) {
+      Q4Weights w;
+      w.n = n;
+      w.k = k;
+      w.qweight = qw.get() + words * c;
+      w.scale_zero = sz.get() + groups * c;
+      fill_q4_weights(qw.get() + words * c, sz.get() + groups * c, n, k, seed + 7919u * unsigned(c), s);
+      ws.push_back(w);
+    }
+  }
+};
+
+// Seconds per replay of a graph captured from `record` (the graph holds `calls` calls).
+std::vector<double> time_graph(cudaStream_t s, int reps, int calls, const std::function<void()>& record) {
+  cudaGraph_t graph;
+  cudaGraphExec_t exec;
+  GV_CUDA(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
+  try {
+    record();
+  } catch (...) {  // leave the stream usable: end (and drop) the broken capture
+    cudaGraph_t broken = nullptr;
+    cudaStreamEndCapture(s, &broken);
+    if (broken) cudaGraphDestroy(broken);
+    cudaGetLastError();
+    throw;
+  }
+  GV_CUDA(cudaStreamEndCapture(s, &graph));
+  GV_CUDA(cudaGraphInstantiate(&exec, graph, 0));
+  auto t = time_batches(
+      s, reps, 1, [&](int) { GV_CUDA(cudaGraphLaunch(exec, s)); }, 2);
+  for (double& v : t) v /= calls;
+  cudaGraphExecDestroy(exec);
+  cudaGraphDestroy(graph);
+  return t;
+}
+
+}  // namespace
+
 void run_gemv(Context& ctx) {
   const cudaStream_t s = ctx.stream;
   // Packing round trip: what the host packer writes is what the kernel's layout says.
@@ -240,17 +533,21 @@ void run_gemv(Context& ctx) {
       for (int c = 0; c < kk; ++c)
         if (unpack_q4(packed, kk, r, c) != q[size_t(r) * kk + c]) throw std::runtime_error("pack_q4 round trip");
   }
-  struct ShapeQ4 {
-    const char* label;
-    int n, k;
-  };
   const ShapeQ4 shapes[] = {{"llama13b-qkvo-5120x5120", 5120, 5120},
                             {"llama13b-gate-up-5120x13824", 13824, 5120},
                             {"llama13b-down-13824x5120", 5120, 13824}};
+  const GemvKernel kernels[] = {GemvKernel::rowpair, GemvKernel::tiles_u4, GemvKernel::tiles_u2_db,
+                                GemvKernel::tiles_u4_db};
   // The best measured copy (kernels or cudaMemcpy): the bandwidth a GEMV is held to.
   double copy_gb_s = 0;
   for (const auto& m : ctx.results)
     if (m.kind == "dram_copy_gb_s") copy_gb_s = std::max(copy_gb_s, m.value);
+  const int reps = ctx.opt.quick ? 5 : 20;
+  auto pct = [&](Measurement& m) {
+    if (copy_gb_s > 0) m.conditions.push_back({"pct_of_copy", std::round(1000 * m.value / copy_gb_s) / 10});
+  };
+  DeviceBuffer<__half> x(16384), y(16384);
+  fill_half(x.get(), 16384, 4242u, 1.0f, s);
   for (const auto& sh : shapes) {
     Q4Weights proto;
     proto.n = sh.n;
@@ -258,73 +555,140 @@ void run_gemv(Context& ctx) {
     const double bytes = proto.bytes() + double(sh.k) * 2 + double(sh.n) * 2;
     // Enough weight copies that one rotation is >= 4x L2: every launch streams its weights from DRAM.
     const int copies = int(std::max(2.0, std::ceil(4.0 * ctx.info.l2_bytes / proto.bytes())));
-    const size_t words = size_t(sh.n) * Q4Weights::row_words(sh.k), groups = size_t(sh.n) * (sh.k / 128);
-    DeviceBuffer<std::uint32_t> qw(words * copies);
-    DeviceBuffer<__half2> sz(groups * copies);
-    DeviceBuffer<__half> x(size_t(sh.k)), y(size_t(sh.n));
-    std::vector<Q4Weights> ws(copies, proto);
-    for (int c = 0; c < copies; ++c) {
-      ws[c].qweight = qw.get() + words * c;
-      ws[c].scale_zero = sz.get() + groups * c;
-      fill_q4<<<1024, 256, 0, s>>>(qw.get() + words * c, words, sz.get() + groups * c, groups, 1000u + unsigned(c));
-    }
-    fill_x<<<64, 256, 0, s>>>(x.get(), size_t(sh.k), 4242u);
-    GV_LAUNCHED();
-    bool ok = true;
-    for (int c : {0, copies - 1}) {
-      GV_CUDA(cudaMemsetAsync(y.get(), 0xFF, y.bytes(), s));
-      launch_gemv_q4(ws[c], x.get(), y.get(), s);
-      GV_LAUNCHED();
-      GV_CUDA(cudaStreamSynchronize(s));
-      const double rel = gemv_error(ws[c], x.get(), y.get());
-      if (!(rel <= 5e-3)) {
-        char buf[160];
-        std::snprintf(buf, sizeof buf, "gemv_q4 %s copy %d: relative error %.3g exceeds 5e-3", sh.label, c, rel);
-        ctx.fail(buf);
-        ok = false;
-      } else {
-        std::fprintf(stderr, "gemv_q4 %s: relative error %.2g against the float64 reference\n", sh.label, rel);
+    Q4Set set(sh.n, sh.k, copies, 1000u, s);
+    const int inner = copies * std::max(1, 200 / copies);
+    for (GemvKernel kern : kernels) {
+      bool ok = true;
+      for (int c : {0, copies - 1}) {
+        GV_CUDA(cudaMemsetAsync(y.get(), 0xFF, y.bytes(), s));
+        launch_gemv_q4(set.ws[c], x.get(), y.get(), s, kern, false);
+        GV_LAUNCHED();
+        GV_CUDA(cudaStreamSynchronize(s));
+        const double rel = gemv_q4_error(set.ws[c], x.get(), y.get());
+        if (!(rel <= 5e-3)) {
+          char buf[200];
+          std::snprintf(buf, sizeof buf, "gemv_q4 %s %s copy %d: relative error %.3g exceeds 5e-3", sh.label,
+                        to_string(kern).c_str(), c, rel);
+          ctx.fail(buf);
+          ok = false;
+        } else if (c == 0) {
+          std::fprintf(stderr, "gemv_q4 %s %s: relative error %.2g against the float64 reference\n", sh.label,
+                       to_string(kern).c_str(), rel);
+        }
+      }
+      if (!ok) continue;
+      const std::string name = "gemv-q4-" + to_string(kern) + "-" + sh.label;
+      auto conditions = [&](const char* mode, double gb_s, bool pdl) {
+        std::vector<Condition> c = {{"shape", std::string(sh.label)},
+                                    {"n", std::int64_t(sh.n)},
+                                    {"k", std::int64_t(sh.k)},
+                                    {"group_size", std::int64_t(128)},
+                                    {"kernel", to_string(kern)},
+                                    {"mode", std::string(mode)},
+                                    {"pdl", std::string(pdl ? "yes" : "no")},
+                                    {"bytes", bytes},
+                                    {"weight_copies", std::int64_t(copies)},
+                                    {"kernel_us", std::round(1e8 * bytes / (gb_s * 1e9)) / 100}};
+        return c;
+      };
+      // Eager: back-to-back launches rotating over the copies.
+      auto t = time_batches(
+          s, reps, inner, [&](int i) { launch_gemv_q4(set.ws[i % copies], x.get(), y.get(), s, kern, false); }, 2);
+      auto m = make_measurement(name + "-eager", "gemv_q4_gb_s", "GB/s", rates_from_times(t, bytes, 1e-9), {});
+      m.conditions = conditions("eager", m.value, false);
+      pct(m);
+      ctx.add(m);
+      // Graph: the same rotation captured once, replayed; the tiles kernels also with PDL edges.
+      for (bool pdl : {false, true}) {
+        if (pdl && kern == GemvKernel::rowpair) continue;
+        try {
+          t = time_graph(s, reps, inner, [&] {
+            for (int i = 0; i < inner; ++i) launch_gemv_q4(set.ws[i % copies], x.get(), y.get(), s, kern, pdl);
+          });
+        } catch (const std::exception& e) {
+          ctx.fail(name + (pdl ? " graph with PDL: " : " graph: ") + e.what());
+          continue;
+        }
+        m = make_measurement(name + (pdl ? "-graph-pdl" : "-graph"), "gemv_q4_gb_s", "GB/s",
+                             rates_from_times(t, bytes, 1e-9), {});
+        m.conditions = conditions("graph", m.value, pdl);
+        pct(m);
+        ctx.add(m);
       }
     }
-    if (!ok) continue;
-    const int reps = ctx.opt.quick ? 5 : 20;
-    auto conditions = [&](const char* mode, double kernel_us) {
-      std::vector<Condition> c = {{"shape", std::string(sh.label)},
-                                  {"n", std::int64_t(sh.n)},
-                                  {"k", std::int64_t(sh.k)},
-                                  {"group_size", std::int64_t(128)},
-                                  {"mode", std::string(mode)},
-                                  {"bytes", bytes},
-                                  {"weight_copies", std::int64_t(copies)},
-                                  {"kernel_us", std::round(kernel_us * 100) / 100}};
-      return c;
+    // What a copy of the same bytes reaches in the same setting (cudaMemcpy nodes in a graph, rotated
+    // over >= 4x L2): the ceiling for a kernel this short.
+    {
+      const size_t half = size_t(bytes / 2) / 256 * 256;
+      const int ncopy = int(std::max(2.0, std::ceil(4.0 * ctx.info.l2_bytes / double(half))));
+      DeviceBuffer<unsigned char> src(half * ncopy), dst(half * ncopy);
+      GV_CUDA(cudaMemsetAsync(src.get(), 0x5A, src.bytes(), s));
+      const int cin = ncopy * std::max(1, 200 / ncopy);
+      auto t = time_graph(s, reps, cin, [&] {
+        for (int i = 0; i < cin; ++i)
+          GV_CUDA(cudaMemcpyAsync(dst.get() + half * (i % ncopy), src.get() + half * (i % ncopy), half,
+                                  cudaMemcpyDeviceToDevice, s));
+      });
+      auto m = make_measurement(std::string("copy-same-bytes-") + sh.label, "bw_sweep_gb_s", "GB/s",
+                                rates_from_times(t, 2.0 * double(half), 1e-9), {});
+      m.conditions = {{"op", std::string("copy")},
+                      {"buffer_mib", std::round(100.0 * double(half) / 1048576.0) / 100},
+                      {"method", std::string("cudaMemcpy nodes in a graph, rotated over >= 4x L2")},
+                      {"shape", std::string(sh.label)}};
+      pct(m);
+      ctx.add(m);
+    }
+  }
+
+  // One LLaMA-13B layer's 7 GEMVs (q, k, v, o, gate, up, down) back to back in a graph, over enough
+  // layers' weights that none stays in L2: the aggregate rate a decode step sees.
+  {
+    const int layers = 4;
+    struct LayerShape {
+      int n, k;
     };
-    // Eager: back-to-back launches rotating over the copies.
-    const int inner = copies * std::max(1, 200 / copies);
-    auto t = time_batches(
-        s, reps, inner, [&](int i) { launch_gemv_q4(ws[i % copies], x.get(), y.get(), s); }, 2);
-    auto m = make_measurement(std::string("gemv-q4-") + sh.label + "-eager", "gemv_q4_gb_s", "GB/s",
-                              rates_from_times(t, bytes, 1e-9), {});
-    m.conditions = conditions("eager", 1e6 * bytes / (m.value * 1e9));
-    if (copy_gb_s > 0) m.conditions.push_back({"pct_of_copy", std::round(1000 * m.value / copy_gb_s) / 10});
-    ctx.add(m);
-    // Graph: the same rotation captured once, replayed.
-    cudaGraph_t graph;
-    cudaGraphExec_t exec;
-    GV_CUDA(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
-    for (int i = 0; i < inner; ++i) launch_gemv_q4(ws[i % copies], x.get(), y.get(), s);
-    GV_CUDA(cudaStreamEndCapture(s, &graph));
-    GV_CUDA(cudaGraphInstantiate(&exec, graph, 0));
-    t = time_batches(
-        s, reps, 1, [&](int) { GV_CUDA(cudaGraphLaunch(exec, s)); }, 2);
-    for (double& v : t) v /= inner;
-    m = make_measurement(std::string("gemv-q4-") + sh.label + "-graph", "gemv_q4_gb_s", "GB/s",
-                         rates_from_times(t, bytes, 1e-9), {});
-    m.conditions = conditions("graph", 1e6 * bytes / (m.value * 1e9));
-    if (copy_gb_s > 0) m.conditions.push_back({"pct_of_copy", std::round(1000 * m.value / copy_gb_s) / 10});
-    ctx.add(m);
-    cudaGraphExecDestroy(exec);
-    cudaGraphDestroy(graph);
+    const LayerShape ls[7] = {{5120, 5120},  {5120, 5120},  {5120, 5120}, {5120, 5120},
+                              {13824, 5120}, {13824, 5120}, {5120, 13824}};
+    std::vector<std::unique_ptr<Q4Set>> sets;
+    double layer_bytes = 0;
+    for (const auto& l : ls) {
+      sets.push_back(std::make_unique<Q4Set>(l.n, l.k, layers, 5000u + unsigned(sets.size()), s));
+      Q4Weights p;
+      p.n = l.n;
+      p.k = l.k;
+      layer_bytes += p.bytes() + double(l.k) * 2 + double(l.n) * 2;
+    }
+    double best = 0;
+    for (GemvKernel kern : kernels)
+      for (bool pdl : {false, true}) {
+        if (pdl && kern == GemvKernel::rowpair) continue;
+        std::vector<double> t;
+        try {
+          t = time_graph(s, reps, layers, [&] {
+            for (int l = 0; l < layers; ++l)
+              for (int i = 0; i < 7; ++i) launch_gemv_q4(sets[i]->ws[l], x.get(), y.get(), s, kern, pdl);
+          });
+        } catch (const std::exception& e) {
+          ctx.fail("gemv_q4 layer graph " + to_string(kern) + (pdl ? " with PDL: " : ": ") + e.what());
+          continue;
+        }
+        auto m = make_measurement("gemv-q4-" + to_string(kern) + (pdl ? "-pdl" : "") + "-llama13b-layer-graph",
+                                  "gemv_q4_gb_s", "GB/s", rates_from_times(t, layer_bytes, 1e-9), {});
+        m.conditions = {{"shape", std::string("llama13b-layer-7-gemvs")},
+                        {"kernel", to_string(kern)},
+                        {"mode", std::string("graph")},
+                        {"pdl", std::string(pdl ? "yes" : "no")},
+                        {"bytes", layer_bytes},
+                        {"weight_copies", std::int64_t(layers)},
+                        {"layer_us", std::round(1e8 * layer_bytes / (m.value * 1e9)) / 100}};
+        pct(m);
+        if (kern != GemvKernel::rowpair && m.value > best) {
+          best = m.value;
+          default_gemv_kernel() = kern;
+        }
+        ctx.add(m);
+      }
+    std::fprintf(stderr, "gemv_q4: replay uses %s\n", to_string(default_gemv_kernel()).c_str());
   }
 }
 

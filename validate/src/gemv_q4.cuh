@@ -1,22 +1,36 @@
 // gemv_q4: a weight-only 4-bit GEMV (GPTQ-like): y[N] = W[N x K] x[K], fp16 activations, int4 weights
 // with an fp16 scale and zero per group of 128 along K: w = (q - zero) * scale.
 //
-// Layout (what the packer on the host writes and the kernel reads), chosen so that a warp's activation
+// Layout (what the packer on the host writes and the kernels read), chosen so that a warp's activation
 // reads are contiguous: K is cut into blocks of 256 (one 8-element word per lane), and four blocks make
-// one 16-byte vector per lane.
-//   qweight: uint32 [N][W] with W = ceil(K/1024)*128 words per row (the tail past K/8 words is padding,
-//            never read). Word (block b, lane l) holds columns b*256 + l*8 ... + 7 and sits at
-//            (b/4)*128 + l*4 + b%4. Inside a word, column c0+2p is in bits 4p..4p+3 and c0+2p+1 in
-//            bits 16+4p..16+4p+3 (p = 0..3), so (word >> 4p) & 0x000F000F | 0x64006400 is the half2
+// one 16-byte vector per lane; 1024 columns (128 words, 512 bytes) are one "tile" of a row.
+//   qweight: uint32 [N][W] with W = T*128 words per row, T = ceil(K/1024) tiles (the tail past K/8
+//            words is padding, never read). Word (block b, lane l) holds columns b*256 + l*8 ... + 7 and
+//            sits at (b/4)*128 + l*4 + b%4. Inside a word, column c0+2p is in bits 4p..4p+3 and c0+2p+1
+//            in bits 16+4p..16+4p+3 (p = 0..3), so (word >> 4p) & 0x000F000F | 0x64006400 is the half2
 //            (1024 + q[2p], 1024 + q[2p+1]).
-//   scale_zero: half2 [N][K/128] = (scale, zero) of each group.
-// Two output rows per warp; each lane streams 16-byte weight vectors, all of a row pair's loads issued
-// before the arithmetic; each activation vector serves both rows. K must be a multiple of 256, <= 16384.
+//   scale_zero: half2 [N][T*8], (scale, zero) of each group, permuted so that the four groups one lane
+//            needs for one tile are one 16-byte vector: group g = 8t + 2j + h (tile t, word j of the
+//            lane's vector, h = lane/16) sits at t*8 + h*4 + j. Groups past K/128 are padding.
+// Kernels (all checked against a float64 host reference):
+//   rowpair  two output rows per warp, every weight vector of both rows loaded before the arithmetic
+//            (run 2's kernel; its register use grows with K).
+//   tiles    split-K: a block owns a few rows, its 8 warps share the rows' tiles round-robin, each warp
+//            holding U tiles' weight and scale vectors in flight; activations staged once in shared
+//            memory; per-tile warp sums added into shared memory; the grid is SMs x resident blocks.
+//            The kernel triggers its dependants at entry and waits on its predecessor (griddepcontrol)
+//            only after issuing its first weight loads, so under programmatic dependent launch (PDL) a
+//            GEMV streams its weights while the previous kernel finishes.
+//   tiles_*_db  the same, double-buffered: each warp loads its next U tiles before computing the current
+//            U, so its arithmetic overlaps its own loads (run 3: the single-buffered kernels' warps all
+//            load, then all compute, in step).
+// K must be a multiple of 256, <= 16384.
 #pragma once
 
 #include <cuda_fp16.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace gpuperf::validate {
@@ -28,16 +42,36 @@ struct Q4Weights {
   int k = 0;
   // Bytes the kernel must read: the packed weights (padding excluded) and the group scales and zeros.
   double bytes() const { return double(n) * k / 2 + double(n) * (k / 128) * 4; }
+  __host__ __device__ static int tiles(int k) { return (k + 1023) / 1024; }
   // Words per row in storage (with padding).
-  __host__ __device__ static int row_words(int k) { return (k + 1023) / 1024 * 128; }
+  __host__ __device__ static int row_words(int k) { return tiles(k) * 128; }
+  // half2 (scale, zero) entries per row in storage (with padding).
+  __host__ __device__ static int row_groups(int k) { return tiles(k) * 8; }
+  // Storage index of group g of `row` in scale_zero.
+  __host__ __device__ static std::size_t sz_index(int k, int row, int g) {
+    const int t = g / 8, j = (g % 8) / 2, h = g % 2;
+    return std::size_t(row) * row_groups(k) + std::size_t(t) * 8 + std::size_t(h) * 4 + std::size_t(j);
+  }
 };
 
-// Launches y = W x on `s` (asynchronous; launch errors are thrown at the next checked call).
-void launch_gemv_q4(const Q4Weights& w, const __half* x, __half* y, cudaStream_t s);
+enum class GemvKernel { rowpair, tiles_u2, tiles_u4, tiles_u8, tiles_u2_db, tiles_u4_db /* U = 3 */ };
+std::string to_string(GemvKernel k);
+
+// Launches y = W x on `s` (asynchronous; launch errors are thrown at the next checked call). With `pdl`
+// the launch carries the programmatic-stream-serialization attribute (tiles kernels only).
+void launch_gemv_q4(const Q4Weights& w, const __half* x, __half* y, cudaStream_t s, GemvKernel kernel, bool pdl);
+// The kernel the replay uses: the fastest tiles kernel of the gemv suite when it ran, else tiles_u4.
+GemvKernel& default_gemv_kernel();
 
 // Host packing of unpacked 4-bit values q[n*K + k] (0..15) into the qweight layout above (padding 0).
 std::vector<std::uint32_t> pack_q4(const std::vector<std::uint8_t>& q, int n, int k);
 // Element (row, col) of a packed qweight.
 int unpack_q4(const std::vector<std::uint32_t>& packed, int k, int row, int col);
+
+// Fills `copies` weight sets of one shape with pseudo-random nibbles, scales and zeros (device).
+void fill_q4_weights(std::uint32_t* qw, __half2* sz, int n, int k, unsigned seed, cudaStream_t s);
+void fill_half(__half* p, std::size_t n, unsigned seed, float amplitude, cudaStream_t s);
+// ||y - ref|| / ||ref|| with a float64 host reference (every row).
+double gemv_q4_error(const Q4Weights& w, const __half* x_d, const __half* y_d);
 
 }  // namespace gpuperf::validate

@@ -54,7 +54,8 @@ FitResult fit_parameters(const std::vector<PreparedPoint>& points, const ParamSe
 std::vector<double> leave_one_card_out(const std::vector<PreparedPoint>& points, const FitResult& full);
 
 // 95% prediction interval of a log-prediction from the parameter covariance and the residual scatter:
-// exp(log p ± t(dof) · sqrt(g Σ gᵀ + s²)), with g the gradient of log p over the free parameters.
+// exp(log p ± t(dof) · sqrt(g Σ gᵀ + s² + Σ_k g_k² (hi_k − lo_k)² / 12)), with g the gradient of log p
+// over the free parameters and k the fittable parameters the calibration did not constrain.
 std::pair<double, double> prediction_interval95(const PreparedPoint& point, const ParamSet& params,
                                                 const std::vector<std::string>& free, const Eigen::MatrixXd& covariance,
                                                 double residual_sd_log, int dof);

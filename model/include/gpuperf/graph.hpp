@@ -61,11 +61,26 @@ struct Op {
   double bytes() const { return weight_bytes + activation_bytes + cache_bytes + write_bytes; }
 };
 
+// A run of identical blocks in a graph (a transformer's layers): ops [begin, begin + period) repeat
+// `count` times back to back, each op costing the same as its counterpart in every block.
+struct RepeatedBlock {
+  std::size_t begin = 0;
+  std::size_t period = 0;
+  std::size_t count = 0;
+};
+
 struct Graph {
   std::string model_id;
   std::string unit;  // what one run of the graph is: "UNet step", "decode token", ...
   std::vector<Op> ops;
+  std::optional<RepeatedBlock> repeat;  // set by find_repeated_block; lets predictions skip ahead
 };
+
+// Two ops cost the same on any card when every field the roofline reads is equal (names aside).
+bool same_cost(const Op& a, const Op& b);
+// The longest run of at least three identical back-to-back blocks starting among the first few ops;
+// nullopt if there is none.
+std::optional<RepeatedBlock> find_repeated_block(const Graph& g);
 
 struct ClassTotals {
   OpClass op_class = OpClass::elementwise;

@@ -55,16 +55,19 @@ struct HardwareParams {
 
 // Software-stack parameters: host cost of issuing work, shared by every card under that stack.
 struct StackParams {
-  double host_us_per_kernel = 0;  // host time to issue one kernel (framework + launch)
-  double host_ms_per_step = 0;    // host time per step outside kernel issue (sampler, Python, sync)
-  bool sync_per_step = true;      // the host waits for the GPU at the end of each step
+  double host_us_per_kernel = 0;   // host time to issue one kernel (framework + launch)
+  double host_ms_per_step = 0;     // host time per step outside kernel issue (sampler, Python, sync)
+  bool sync_per_step = true;       // the host waits for the GPU at the end of each step
+  bool one_kernel_per_op = false;  // fused kernels (one per op) instead of the framework's kernel counts
 };
 
 // Every hardware parameter name, in the order of HardwareParams.
 const std::vector<std::string>& hardware_param_names();
 
-// Resolves the hardware parameters for an architecture; the missing names are returned in `missing`
-// (never silently defaulted).
-HardwareParams resolve_hardware(const ParamSet& params, std::string_view arch_id, std::vector<std::string>& missing);
+// Resolves the hardware parameters for an architecture under a stack; the missing names are returned
+// in `missing` (never silently defaulted). Lookup order: "<arch>.<name>", "<stack>.<name>", "<name>" —
+// a stack may change what the GPU sees per kernel (CUDA graphs replay kernels with less overhead).
+HardwareParams resolve_hardware(const ParamSet& params, std::string_view arch_id, std::vector<std::string>& missing,
+                                std::string_view stack_id = {});
 
 }  // namespace gpuperf

@@ -49,7 +49,10 @@ double wave_efficiency(const Op& op, int sm_count);
 
 // Times one op. `l2_input_bytes` of its activation input are read from L2 (produced just before and
 // small enough to stay there). The caller checks that the card has the op's tensor mode.
-OpTiming time_op(const EffectiveCard& card, const HardwareParams& hw, const Op& op, double l2_input_bytes);
+// `tile_efficiency` > 0 is the op's wave_efficiency() computed beforehand (0: compute it here).
+// `kernels` > 0 overrides the op's kernel count (a runtime that fuses each op into one kernel).
+OpTiming time_op(const EffectiveCard& card, const HardwareParams& hw, const Op& op, double l2_input_bytes,
+                 double tile_efficiency = 0, int kernels = 0);
 
 struct ClassBreakdown {
   OpClass op_class = OpClass::elementwise;

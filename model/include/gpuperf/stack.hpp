@@ -14,7 +14,8 @@ struct StackSpec {
   std::string name;
   std::string description;
   bool sync_per_step = true;
-  std::vector<ParamDef> params;  // "<id>.<name>", or the shared name a stack file gives
+  bool one_kernel_per_op = false;  // `kernels: one-per-op` (fused runtimes, validate's replay) vs `framework`
+  std::vector<ParamDef> params;    // "<id>.<name>", or the shared name a stack file gives
   // The parameter names this stack reads; stacks on the same host share a host parameter by name.
   std::string host_us_per_kernel_param;
   std::string host_ms_per_step_param;

@@ -1,0 +1,133 @@
+// predict / explain / table / calibrate on the command line: keys, exit codes, files written safely.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "cli.hpp"
+#include "gpuperf/io/params_loader.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+struct Result {
+  int code;
+  std::string out;
+  std::string err;
+};
+Result run(std::vector<std::string> args) {
+  std::ostringstream out, err;
+  int code = gpuperf::cli::run(args, GPUPERF_SPECS_DIR, out, err);
+  return {code, out.str(), err.str()};
+}
+bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+}  // namespace
+
+TEST(Predict, JsonHasTheDocumentedKeys) {
+  auto r = run({"predict", "--gpu", "rtx-4090", "--model", "sd15", "--resolution", "512x512", "--format", "json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const char* key : {"\"gpu\"", "\"model\"", "\"stack\"", "\"value\"", "\"unit\": \"it/s\"", "\"interval95\"",
+                          "\"seconds_per_step\"", "\"breakdown\"", "\"host_s\"", "\"gpu_s\"", "\"compute_s\"",
+                          "\"memory_s\"", "\"latency_s\"", "\"bound\""})
+    EXPECT_TRUE(has(r.out, key)) << key << "\n" << r.out;
+}
+
+TEST(Predict, LlamaGivesTokensPerSecond) {
+  auto r =
+      run({"predict", "--gpu", "rtx-3060-12gb", "--model", "llama-13b", "--weights", "gptq4-g128", "--format", "csv"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(has(r.out, "tokens/s"));
+}
+
+TEST(Predict, CudaGraphStackIsFasterThanTheEagerSurveyStack) {
+  auto eager =
+      run({"predict", "--gpu", "rtx-4090", "--model", "llama-13b", "--weights", "gptq4-g128", "--format", "json"});
+  auto graph = run({"predict", "--gpu", "rtx-4090", "--model", "llama-13b", "--weights", "gptq4-g128", "--stack",
+                    "cuda-graph", "--format", "json"});
+  ASSERT_EQ(eager.code, 0);
+  ASSERT_EQ(graph.code, 0);
+  auto value = [](const std::string& json) {
+    auto p = json.find("\"value\": ");
+    return std::stod(json.substr(p + 9));
+  };
+  EXPECT_GT(value(graph.out), value(eager.out));
+}
+
+TEST(Predict, UnknownGpuIsExit2) {
+  auto r = run({"predict", "--gpu", "rtx-9090", "--model", "sd15"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(r.out.empty());
+}
+
+TEST(Predict, MissingTensorModeIsExit2WithReason) {
+  auto r = run({"predict", "--gpu", "rtx-2080-ti", "--model", "sd15", "--precision", "bf16"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(has(r.err, "no bf16_acc32")) << r.err;
+}
+
+TEST(Predict, BadCalibrationFileIsExit2) {
+  auto r = run({"predict", "--gpu", "rtx-4090", "--model", "sd15", "--calibration", "/nonexistent.yaml"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(has(r.err, "no such file")) << r.err;
+}
+
+TEST(Explain, VsDecomposesTheSpeedup) {
+  auto r = run({"explain", "--gpu", "rtx-4090", "--vs", "rtx-3060-12gb", "--model", "llama-13b", "--weights",
+                "gptq4-g128", "--format", "json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const char* key : {"\"speedup\"", "\"terms\"", "\"waiting for host\"", "\"speedup_if_host_were_free\""})
+    EXPECT_TRUE(has(r.out, key)) << key;
+}
+
+TEST(Explain, PerClassTableNamesTheBound) {
+  auto r = run({"explain", "--gpu", "rtx-3060-12gb", "--model", "sd15"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(has(r.out, "conv"));
+  EXPECT_TRUE(has(r.out, "Bound:"));
+}
+
+TEST(Table, ReproducesTheSurveyTableWithErrors) {
+  auto r = run({"table", "--measurements", "survey-llama13b-4bit", "--no-loo", "--format", "json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(has(r.out, "\"rtx-4090\""));
+  EXPECT_TRUE(has(r.out, "\"fit_mape_pct\""));
+  EXPECT_TRUE(has(r.out, "\"measured_ratio_to_ref\""));
+}
+
+TEST(Calibrate, WritesACalibrationThatLoadsBackAndRefusesToOverwriteAnInput) {
+  fs::path dir = fs::temp_directory_path() / "gpuperf_calibrate_test";
+  fs::create_directories(dir);
+  fs::path out = dir / "cal-test.yaml";
+  auto r = run(
+      {"calibrate", "--measurements", "survey-llama13b-4bit", "--no-loo", "--out", out.string(), "--format", "json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(has(r.out, "\"loo_mape_pct\""));
+  EXPECT_TRUE(has(r.out, "\"parameters\""));
+  gpuperf::io::ParamFile f = gpuperf::io::load_param_file(out);
+  EXPECT_FALSE(f.params.empty());
+  EXPECT_FALSE(f.covariance_names.empty());
+  // The calibration loads as the parameters of a prediction.
+  auto p = run({"predict", "--gpu", "rtx-3090", "--model", "llama-13b", "--calibration", out.string()});
+  EXPECT_EQ(p.code, 0) << p.err;
+  // An output that is an input of the same run is refused, and the input survives.
+  auto before = fs::file_size(out);
+  auto bad = run({"calibrate", "--measurements", "survey-llama13b-4bit", "--no-loo", "--start", out.string(), "--out",
+                  out.string()});
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_TRUE(has(bad.err, "is an input of this run")) << bad.err;
+  EXPECT_EQ(fs::file_size(out), before);
+  // No temporary file is left behind.
+  int files = 0;
+  for (const auto& e : fs::directory_iterator(dir)) files += e.is_regular_file() ? 1 : 0;
+  EXPECT_EQ(files, 1);
+  fs::remove_all(dir);
+}
+
+TEST(Calibrate, BadMeasurementFileIsOneLineExit2) {
+  auto r =
+      run({"calibrate", "--measurements", std::string(GPUPERF_TEST_DATA_DIR) + "/bad_measurements/unknown-gpu.yaml"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_TRUE(has(r.err, "unknown GPU 'rtx-9999'")) << r.err;
+}

@@ -1,0 +1,129 @@
+// Calibration: the fit recovers parameters that generated synthetic data, leave-one-out predicts
+// held-out cards, bounds hold, and intervals are honest.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "gpuperf/fit.hpp"
+#include "gpuperf/io/catalog.hpp"
+#include "gpuperf/io/model_loader.hpp"
+#include "gpuperf/io/params_loader.hpp"
+
+using namespace gpuperf;
+
+namespace {
+struct World {
+  io::Catalog catalog = io::load_catalog(GPUPERF_SPECS_DIR);
+  std::vector<ModelSpec> models = io::load_models(GPUPERF_SPECS_DIR);
+  std::vector<StackSpec> stacks = io::load_stacks(GPUPERF_SPECS_DIR);
+  ParamSet priors = io::load_params(GPUPERF_SPECS_DIR, std::nullopt);
+
+  const StackSpec* stack(const std::string& id) const {
+    for (const auto& s : stacks)
+      if (s.id == id) return &s;
+    return nullptr;
+  }
+};
+const World& world() {
+  static const World w;
+  return w;
+}
+
+// LLaMA-13B 4-bit decode and SD 512 on several cards, "measured" under `truth`.
+std::vector<PreparedPoint> synthetic(const ParamSet& truth) {
+  const World& w = world();
+  std::vector<PreparedPoint> pts;
+  LlamaScenario ll;
+  ll.context = 256;
+  ll.weights = *weight_format_from_string("gptq4-g128");
+  SdScenario sd;
+  for (const char* id : {"rtx-3060-12gb", "rtx-3080-10gb", "rtx-3090", "rtx-4070-ti", "rtx-4080", "rtx-4090"}) {
+    for (int kind = 0; kind < 2; ++kind) {
+      PreparedPoint p;
+      p.gpu = w.catalog.find_gpu(id);
+      const ModelSpec* m = io::find_model(w.models, kind == 0 ? "llama-13b" : "sd15");
+      p.stack = w.stack(kind == 0 ? "textgen-gptq-2023" : "a1111-xformers-2023");
+      p.workload = kind == 0 ? make_workload(*m, ll, 0) : make_workload(*m, sd, 0);
+      p.measured = std::exp(log_prediction(p, truth));
+      pts.push_back(std::move(p));
+    }
+  }
+  return pts;
+}
+
+// Only these move; the rest are held at their values.
+ParamSet with_free(ParamSet p, const std::vector<std::string>& free) {
+  for (auto& d : p.all()) d.fit = std::find(free.begin(), free.end(), d.name) != free.end();
+  return p;
+}
+}  // namespace
+
+TEST(Fit, RecoversTheParametersThatGeneratedTheData) {
+  const std::vector<std::string> free = {"dram_efficiency", "ada-ad10x.tensor_efficiency",
+                                         "ampere-ga10x.tensor_efficiency", "textgen-gptq-2023.host_us_per_kernel"};
+  ParamSet truth = with_free(world().priors, free);
+  truth.set_value("dram_efficiency", 0.8);
+  truth.set_value("ada-ad10x.tensor_efficiency", 0.45);
+  truth.set_value("ampere-ga10x.tensor_efficiency", 0.55);
+  truth.set_value("textgen-gptq-2023.host_us_per_kernel", 14.0);
+  auto pts = synthetic(truth);
+  FitResult f = fit_parameters(pts, with_free(world().priors, free), {}, 2);
+  ASSERT_TRUE(f.error.empty()) << f.error;
+  EXPECT_TRUE(f.converged);
+  for (std::size_t i = 0; i < pts.size(); ++i) EXPECT_NEAR(f.predicted[i] / pts[i].measured, 1.0, 1e-4);
+  EXPECT_NEAR(f.params.find("ada-ad10x.tensor_efficiency")->value, 0.45, 0.01);
+  EXPECT_NEAR(f.params.find("ampere-ga10x.tensor_efficiency")->value, 0.55, 0.01);
+  EXPECT_NEAR(f.params.find("textgen-gptq-2023.host_us_per_kernel")->value, 14.0, 0.3);
+}
+
+TEST(Fit, ParametersStayInsideTheirBounds) {
+  ParamSet truth = with_free(world().priors, {"ampere-ga10x.tensor_efficiency"});
+  auto pts = synthetic(truth);
+  for (auto& p : pts) p.measured *= 50;  // demands an efficiency far above 1
+  FitResult f = fit_parameters(pts, truth, {}, 0);
+  const ParamDef* d = f.params.find("ampere-ga10x.tensor_efficiency");
+  EXPECT_LE(d->value, d->hi);
+  EXPECT_GE(d->value, d->lo);
+}
+
+TEST(Fit, ParametersThatTouchNoPointAreNotFree) {
+  ParamSet start = with_free(world().priors, {"dram_efficiency", "hopper-gh100.tensor_efficiency"});
+  auto pts = synthetic(start);
+  FitResult f = fit_parameters(pts, start, {}, 0);
+  ASSERT_EQ(f.free.size(), 1u);
+  EXPECT_EQ(f.free[0], "dram_efficiency");
+}
+
+TEST(Fit, LeaveOneCardOutPredictsHeldOutCardsOfExactData) {
+  const std::vector<std::string> free = {"ada-ad10x.tensor_efficiency", "ampere-ga10x.tensor_efficiency"};
+  ParamSet truth = with_free(world().priors, free);
+  truth.set_value("ada-ad10x.tensor_efficiency", 0.5);
+  auto pts = synthetic(truth);
+  FitResult f = fit_parameters(pts, truth, {}, 0);
+  auto loo = leave_one_card_out(pts, f);
+  for (std::size_t i = 0; i < pts.size(); ++i) EXPECT_NEAR(loo[i] / pts[i].measured, 1.0, 1e-3) << i;
+}
+
+TEST(Fit, NoisyDataGivesIntervalsThatContainTheTruth) {
+  const std::vector<std::string> free = {"ampere-ga10x.tensor_efficiency", "ada-ad10x.tensor_efficiency"};
+  ParamSet truth = with_free(world().priors, free);
+  auto pts = synthetic(truth);
+  const double noise[] = {0.03, -0.02, 0.01, -0.03, 0.02, -0.01, 0.025, -0.015, 0.0, 0.01, -0.02, 0.03};
+  for (std::size_t i = 0; i < pts.size(); ++i) pts[i].measured *= std::exp(noise[i % 12]);
+  FitResult f = fit_parameters(pts, truth, {}, 0);
+  ASSERT_EQ(f.free.size(), 2u);
+  EXPECT_GT(f.residual_sd_log, 0.005);
+  for (std::size_t j = 0; j < f.free.size(); ++j) {
+    double t = truth.find(f.free[j])->value;
+    EXPECT_LT(f.ci95[j].first, t) << f.free[j];
+    EXPECT_GT(f.ci95[j].second, t) << f.free[j];
+  }
+  auto [lo, hi] = prediction_interval95(pts[0], f.params, f.free, f.covariance, f.residual_sd_log, f.dof);
+  EXPECT_LT(lo, f.predicted[0]);
+  EXPECT_GT(hi, f.predicted[0]);
+}
+
+TEST(Fit, NoPointsIsAnError) {
+  FitResult f = fit_parameters({}, world().priors);
+  EXPECT_FALSE(f.error.empty());
+}

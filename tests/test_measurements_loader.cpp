@@ -1,0 +1,117 @@
+// Measurement sets: the survey's tables load; bad points are rejected with their one-line message.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "gpuperf/io/catalog.hpp"
+#include "gpuperf/io/measurements_loader.hpp"
+#include "gpuperf/io/model_loader.hpp"
+#include "gpuperf/io/params_loader.hpp"
+
+namespace fs = std::filesystem;
+using namespace gpuperf;
+
+namespace {
+struct World {
+  io::Catalog catalog = io::load_catalog(GPUPERF_SPECS_DIR);
+  std::vector<ModelSpec> models = io::load_models(GPUPERF_SPECS_DIR);
+  std::vector<StackSpec> stacks = io::load_stacks(GPUPERF_SPECS_DIR);
+};
+const World& world() {
+  static const World w;
+  return w;
+}
+MeasurementSet load(const fs::path& p) {
+  return io::load_measurement_set(p, world().catalog, world().models, world().stacks);
+}
+}  // namespace
+
+TEST(Measurements, TheThreeSurveyTablesLoad) {
+  fs::path dir = fs::path(GPUPERF_SPECS_DIR) / "measurements";
+  EXPECT_EQ(load(dir / "survey-sd512.yaml").points.size(), 13u);
+  EXPECT_EQ(load(dir / "survey-sd-hires.yaml").points.size(), 13u);
+  MeasurementSet ll = load(dir / "survey-llama13b-4bit.yaml");
+  ASSERT_EQ(ll.points.size(), 9u);
+  EXPECT_EQ(ll.points[0].gpu_id, "rtx-4090");
+  EXPECT_DOUBLE_EQ(ll.points[0].value, 25.82);
+  EXPECT_EQ(ll.points[0].metric, "tokens/s");
+}
+
+TEST(Measurements, HiresSetCountsTheHighResolutionPass) {
+  MeasurementSet s = load(fs::path(GPUPERF_SPECS_DIR) / "measurements" / "survey-sd-hires.yaml");
+  EXPECT_EQ(s.points[0].sd_pass, 1);
+  const auto& sd = std::get<SdScenario>(s.points[0].scenario);
+  ASSERT_TRUE(sd.hires.has_value());
+  EXPECT_EQ(sd.hires->width, 2048);
+  EXPECT_EQ(sd.hires->height, 1152);
+}
+
+class BadMeasurement : public ::testing::TestWithParam<fs::path> {};
+
+TEST_P(BadMeasurement, IsRejectedWithItsMessage) {
+  std::ifstream in(GetParam());
+  std::string expect;
+  std::getline(in, expect);
+  ASSERT_EQ(expect.rfind("# expect: ", 0), 0u);
+  expect = expect.substr(10);
+  try {
+    load(GetParam());
+    FAIL() << "accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find(expect), std::string::npos) << e.what() << "\nexpected: " << expect;
+  }
+}
+
+std::vector<fs::path> bad_files() {
+  std::vector<fs::path> out;
+  for (const auto& e : fs::directory_iterator(fs::path(GPUPERF_TEST_DATA_DIR) / "bad_measurements"))
+    out.push_back(e.path());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string bad_name(const ::testing::TestParamInfo<fs::path>& p) {
+  std::string n = p.param.stem().string();
+  for (char& c : n)
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  return n;
+}
+
+INSTANTIATE_TEST_SUITE_P(Corpus, BadMeasurement, ::testing::ValuesIn(bad_files()), bad_name);
+
+TEST(Params, PriorsAndStacksLoadAndEveryStackResolves) {
+  ParamSet p = io::load_params(GPUPERF_SPECS_DIR, std::nullopt);
+  for (const auto& s : world().stacks) {
+    std::vector<std::string> missing;
+    resolve_stack(p, s, missing);
+    EXPECT_TRUE(missing.empty()) << s.id;
+  }
+  for (const auto& a : world().catalog.arches) {
+    std::vector<std::string> missing;
+    resolve_hardware(p, a.id, missing);
+    EXPECT_TRUE(missing.empty()) << a.id;
+  }
+}
+
+TEST(Params, ArchitectureScopedValueOverridesTheUnscopedOne) {
+  ParamSet p;
+  p.set({"tensor_efficiency", 0.5, 0, 1, "", "", true});
+  p.set({"ada-ad10x.tensor_efficiency", 0.7, 0, 1, "", "", true});
+  EXPECT_EQ(p.lookup("ada-ad10x", "tensor_efficiency"), 0.7);
+  EXPECT_EQ(p.lookup("ampere-ga10x", "tensor_efficiency"), 0.5);
+  EXPECT_FALSE(p.lookup("ada-ad10x", "nothing").has_value());
+}
+
+TEST(Params, SetValueClampsToBounds) {
+  ParamSet p;
+  p.set({"x", 0.5, 0.1, 1, "", "", true});
+  p.set_value("x", 7);
+  EXPECT_EQ(p.find("x")->value, 1);
+}
+
+TEST(Params, TheDefaultCalibrationLoadsAndNamesOnlyKnownParameters) {
+  auto cal = io::default_calibration(GPUPERF_SPECS_DIR);
+  ASSERT_TRUE(cal.has_value());
+  EXPECT_NO_THROW(io::load_params(GPUPERF_SPECS_DIR, cal));
+}

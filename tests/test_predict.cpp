@@ -1,0 +1,238 @@
+// The roofline per op and the host/GPU timeline: each physical rule as a test that can fail.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "gpuperf/io/catalog.hpp"
+#include "gpuperf/predict.hpp"
+
+using namespace gpuperf;
+
+namespace {
+const io::Catalog& catalog() {
+  static const io::Catalog cat = io::load_catalog(GPUPERF_SPECS_DIR);
+  return cat;
+}
+const Gpu& gpu(const char* id) { return *catalog().find_gpu(id); }
+
+HardwareParams hw() {
+  HardwareParams h;
+  h.tensor_efficiency = 0.7;
+  h.attention_efficiency = 0.5;
+  h.cuda_core_efficiency = 0.8;
+  h.dram_efficiency = 0.9;
+  h.l2_efficiency = 0.7;
+  h.l2_resident_fraction = 0.5;
+  h.clock_ratio = 1.0;
+  h.kernel_latency_cycles = 4000;
+  h.dequant_ops_per_weight = 6;
+  h.attention_query_tile = 64;
+  return h;
+}
+
+Op gemm(std::int64_t m, std::int64_t n, std::int64_t k, TensorMode mode = TensorMode::fp16_acc32) {
+  Op op;
+  op.name = "gemm";
+  op.op_class = OpClass::gemm;
+  op.gemm = {m, n, k, 1};
+  op.tensor_mode = mode;
+  const auto dm = static_cast<double>(m), dn = static_cast<double>(n), dk = static_cast<double>(k);
+  op.flops = 2.0 * dm * dn * dk;
+  op.weight_bytes = 2.0 * dn * dk;
+  op.activation_bytes = 2.0 * dm * dk;
+  op.write_bytes = 2.0 * dm * dn;
+  return op;
+}
+
+Op tiny(const char* name) {
+  Op op;
+  op.name = name;
+  op.op_class = OpClass::elementwise;
+  op.activation_bytes = 1024;
+  op.write_bytes = 1024;
+  return op;
+}
+}  // namespace
+
+TEST(Roofline, GemvIsMemoryBoundAtBatch1) {
+  auto card = effective_card(gpu("rtx-4090"), hw());
+  OpTiming t = time_op(card, hw(), gemm(1, 5120, 5120), 0);
+  EXPECT_EQ(t.bound, Bound::memory);
+  EXPECT_GT(t.memory_s, 10 * t.compute_s);
+}
+
+TEST(Roofline, LargeGemmIsComputeBound) {
+  auto card = effective_card(gpu("rtx-4090"), hw());
+  OpTiming t = time_op(card, hw(), gemm(8192, 8192, 8192), 0);
+  EXPECT_EQ(t.bound, Bound::compute);
+  // 2·8192³ FLOP at 165.2 TFLOPS x 0.7 x tile efficiency.
+  EXPECT_NEAR(t.compute_s, 2.0 * std::pow(8192.0, 3) / (165.15e12 * 0.7 * t.wave_efficiency), 1e-6);
+}
+
+TEST(Roofline, GeForceFp32AccumulateTakesTwiceTheTimeOfFp16Accumulate) {
+  auto card = effective_card(gpu("rtx-4090"), hw());
+  double acc32 = time_op(card, hw(), gemm(8192, 8192, 8192, TensorMode::fp16_acc32), 0).compute_s;
+  double acc16 = time_op(card, hw(), gemm(8192, 8192, 8192, TensorMode::fp16_acc16), 0).compute_s;
+  EXPECT_NEAR(acc32 / acc16, 2.0, 1e-9);
+  auto pro = effective_card(gpu("rtx-6000-ada"), hw());
+  EXPECT_NEAR(time_op(pro, hw(), gemm(8192, 8192, 8192, TensorMode::fp16_acc32), 0).compute_s /
+                  time_op(pro, hw(), gemm(8192, 8192, 8192, TensorMode::fp16_acc16), 0).compute_s,
+              1.0, 1e-9);
+}
+
+TEST(Roofline, WaveEfficiencyIsAFractionAndDropsWhenTilesDoNotFillTheSms) {
+  const Gpu& g = gpu("rtx-4090");
+  double big = wave_efficiency(gemm(8192, 8192, 8192), g.spec.sm_count);
+  double few = wave_efficiency(gemm(128, 256, 256), g.spec.sm_count);
+  EXPECT_LE(big, 1.0);
+  EXPECT_GT(big, 0.8);
+  EXPECT_LT(few, 0.1);
+  EXPECT_GT(few, 0.0);
+}
+
+TEST(Roofline, SplitKRescuesFewTilesWithALongReduction) {
+  // 20 output tiles on 38 SMs: without splitting the reduction, half the SMs idle.
+  EXPECT_GT(wave_efficiency(gemm(512, 1280, 11520), 38), 0.75);
+}
+
+TEST(Roofline, ActivationProducedJustBeforeIsReadFromL2) {
+  auto card = effective_card(gpu("rtx-4090"), hw());
+  Op op = tiny("add");
+  op.activation_bytes = 8e6;
+  op.write_bytes = 8e6;
+  OpTiming from_l2 = time_op(card, hw(), op, 8e6);
+  OpTiming from_dram = time_op(card, hw(), op, 0);
+  EXPECT_DOUBLE_EQ(from_l2.l2_bytes, 16e6);
+  EXPECT_DOUBLE_EQ(from_dram.dram_bytes, 8e6);
+  EXPECT_LT(from_l2.memory_s, from_dram.memory_s);
+}
+
+TEST(Roofline, FlashAttentionRereadsKvFromDramWhenOneHeadDoesNotFitInL2) {
+  // 2048x1152 self-attention at the UNet's first level: 36864 tokens, 40-dim heads, 16 (batch x heads).
+  Op op;
+  op.name = "attn";
+  op.op_class = OpClass::attention;
+  op.gemm = {36864, 36864, 40, 16};
+  op.tensor_mode = TensorMode::fp16_acc32;
+  op.flops = 4.0 * 16 * 36864.0 * 36864.0 * 40;
+  op.activation_bytes = 3 * 16 * 36864.0 * 40 * 2;
+  op.write_bytes = 16 * 36864.0 * 40 * 2;
+  auto ada = effective_card(gpu("rtx-4090"), hw());          // 72 MiB L2: K and V of a head (5.9 MB) stay
+  auto ampere = effective_card(gpu("rtx-3060-12gb"), hw());  // 3 MiB L2: they stream from DRAM again
+  OpTiming a = time_op(ada, hw(), op, 0);
+  OpTiming b = time_op(ampere, hw(), op, 0);
+  double rereads = (36864.0 / 64 - 1) * 16 * 2 * 36864.0 * 40 * 2;
+  EXPECT_NEAR(a.l2_bytes, rereads, 1);
+  EXPECT_NEAR(b.dram_bytes - op.bytes(), rereads, 1);
+}
+
+TEST(Roofline, LatencyScalesWithInverseClock) {
+  HardwareParams h = hw();
+  auto card = effective_card(gpu("rtx-4090"), h);
+  double t1 = time_op(card, h, tiny("x"), 0).latency_s;
+  h.clock_ratio = 2.0;
+  auto fast = effective_card(gpu("rtx-4090"), h);
+  EXPECT_NEAR(time_op(fast, h, tiny("x"), 0).latency_s, t1 / 2, 1e-15);
+  EXPECT_NEAR(t1, 4000 / 2.52e9, 1e-12);
+}
+
+TEST(Roofline, DequantWorkRunsOnCudaCores) {
+  auto card = effective_card(gpu("rtx-3060-12gb"), hw());
+  Op op = tiny("gemv");
+  op.op_class = OpClass::dequant_gemv;
+  op.dequant_weights = 1e9;
+  double expected = 1e9 * 6 / (3584 * 1777e6 * 0.8);
+  EXPECT_NEAR(time_op(card, hw(), op, 0).compute_s, expected, expected * 1e-9);
+}
+
+namespace {
+Graph tiny_graph(int n) {
+  Graph g;
+  for (int i = 0; i < n; ++i) g.ops.push_back(tiny("op"));
+  return g;
+}
+}  // namespace
+
+TEST(Timeline, HostBoundWhenTheHostIsSlowerThanTheGpu) {
+  StackParams s{20.0, 0.0, true};  // 20 us per kernel on the host
+  StepPrediction p = simulate_step(gpu("rtx-4090"), tiny_graph(100), hw(), s);
+  EXPECT_EQ(p.bound, Bound::host);
+  EXPECT_NEAR(p.host_s, 100 * 20e-6, 1e-12);
+  EXPECT_GT(p.seconds, p.host_s);  // the last kernel still runs after the host is done
+  EXPECT_LT(p.seconds, p.host_s + 1e-5);
+}
+
+TEST(Timeline, GpuBoundWhenTheGpuIsSlowerThanTheHost) {
+  Graph g;
+  g.ops.push_back(gemm(8192, 8192, 8192));
+  StackParams s{5.0, 0.0, true};
+  StepPrediction p = simulate_step(gpu("rtx-3060-12gb"), g, hw(), s);
+  EXPECT_EQ(p.bound, Bound::compute);
+  EXPECT_NEAR(p.seconds, 5e-6 + p.gpu_s, 1e-12);
+}
+
+TEST(Timeline, CudaGraphStackIsPureGpuTime) {
+  StackParams s{0.0, 0.0, false};
+  StepPrediction p = simulate_step(gpu("rtx-4090"), tiny_graph(50), hw(), s);
+  EXPECT_DOUBLE_EQ(p.seconds, p.gpu_s);
+  EXPECT_DOUBLE_EQ(p.idle_s, 0.0);
+}
+
+TEST(Timeline, PerStepHostWorkComesBeforeTheFirstKernel) {
+  StackParams s{0.0, 2.0, true};
+  StepPrediction p = simulate_step(gpu("rtx-4090"), tiny_graph(1), hw(), s);
+  EXPECT_NEAR(p.seconds, 2e-3 + p.gpu_s, 1e-12);
+  EXPECT_NEAR(p.idle_s, 2e-3, 1e-12);
+}
+
+TEST(Timeline, BreakdownAddsUp) {
+  Graph g = tiny_graph(10);
+  g.ops.push_back(gemm(4096, 4096, 4096));
+  g.ops.push_back(gemm(1, 4096, 4096));
+  StackParams s{8.0, 1.0, true};
+  StepPrediction p = simulate_step(gpu("rtx-4080"), g, hw(), s, true);
+  EXPECT_NEAR(p.compute_s + p.memory_s + p.latency_s, p.gpu_s, 1e-12);
+  EXPECT_NEAR(p.gpu_s + p.idle_s, p.seconds, 1e-12);
+  ASSERT_EQ(p.ops.size(), g.ops.size());
+  double classes = 0;
+  for (const auto& c : p.classes) classes += c.gpu_s;
+  EXPECT_NEAR(classes, p.gpu_s, 1e-12);
+}
+
+TEST(Timeline, MissingTensorModeIsAnErrorNotACrash) {
+  Graph g;
+  g.ops.push_back(gemm(1024, 1024, 1024, TensorMode::bf16_acc32));
+  StepPrediction p = simulate_step(gpu("rtx-2080-ti"), g, hw(), StackParams{1, 0, true});
+  EXPECT_NE(p.error.find("no bf16_acc32"), std::string::npos) << p.error;
+}
+
+TEST(Timeline, SkippingAheadOverIdenticalLayersGivesTheSameStepAsSimulatingEveryOp) {
+  // 40 identical "layers" of a small op, a big GEMV and a tiny op; host-bound and GPU-bound stacks.
+  Graph g;
+  g.ops.push_back(tiny("embedding"));
+  for (int layer = 0; layer < 40; ++layer) {
+    g.ops.push_back(tiny("norm"));
+    g.ops.push_back(gemm(1, 5120, 5120));
+    g.ops.back().kernels = 4;
+    g.ops.push_back(tiny("add"));
+  }
+  g.ops.push_back(gemm(1, 32000, 5120));
+  auto rb = find_repeated_block(g);
+  ASSERT_TRUE(rb.has_value());
+  EXPECT_EQ(rb->period * rb->count, 120u);
+  for (double host_us : {0.0, 3.0, 30.0}) {
+    StackParams s{host_us, 1.0, true};
+    Graph plain = g;
+    plain.repeat.reset();
+    Graph skipping = g;
+    skipping.repeat = rb;
+    StepPrediction a = simulate_step(gpu("rtx-3060-12gb"), plain, hw(), s);
+    StepPrediction b = simulate_step(gpu("rtx-3060-12gb"), skipping, hw(), s);
+    EXPECT_NEAR(b.seconds / a.seconds, 1.0, 1e-9) << host_us;
+    EXPECT_NEAR(b.idle_s, a.idle_s, 1e-9 * a.seconds) << host_us;
+    EXPECT_NEAR(b.gpu_s / a.gpu_s, 1.0, 1e-9) << host_us;
+    EXPECT_EQ(b.kernels, a.kernels);
+    ASSERT_EQ(b.classes.size(), a.classes.size());
+    for (std::size_t c = 0; c < a.classes.size(); ++c) EXPECT_NEAR(b.classes[c].gpu_s / a.classes[c].gpu_s, 1.0, 1e-9);
+  }
+}
