@@ -36,6 +36,16 @@ EffectiveCard effective_card(const Gpu& gpu, const HardwareParams& hw) {
     c.tensor_flops_s[static_cast<std::size_t>(m)] = peak ? units::tflops_to_flops(*peak) * hw.clock_ratio : 0.0;
   }
   c.sm_count = s.sm_count;
+  for (std::size_t m = 0; m < kTensorModeCount; ++m) {
+    double peak = c.tensor_flops_s[m];
+    c.gemm_s_per_flop[m] = peak > 0 ? 1.0 / (peak * hw.tensor_efficiency) : 0.0;
+    c.attention_s_per_flop[m] = peak > 0 ? 1.0 / (peak * hw.attention_efficiency) : 0.0;
+  }
+  c.fp32_s_per_flop = 1.0 / c.fp32_flops_s;
+  c.dequant_s_per_weight = hw.dequant_ops_per_weight / c.alu_ops_s;
+  c.dram_s_per_byte = 1.0 / c.dram_bytes_s;
+  c.l2_s_per_byte = 1.0 / c.l2_bytes_s;
+  c.latency_s_per_kernel = hw.kernel_latency_cycles / c.clock_hz;
   return c;
 }
 
@@ -79,15 +89,16 @@ OpTiming time_op(const EffectiveCard& card, const HardwareParams& hw, const Op& 
   // Compute: tensor cores in the op's mode, or FP32 lanes; 4-bit unpacking on the CUDA cores overlaps.
   if (op.flops > 0) {
     if (op.tensor_mode) {
-      double peak = card.tensor_flops_s[static_cast<std::size_t>(*op.tensor_mode)];
-      double eff = op.op_class == OpClass::attention ? hw.attention_efficiency : hw.tensor_efficiency;
+      const auto mode = static_cast<std::size_t>(*op.tensor_mode);
+      double s_per_flop =
+          op.op_class == OpClass::attention ? card.attention_s_per_flop[mode] : card.gemm_s_per_flop[mode];
       t.wave_efficiency = tile_efficiency > 0 ? tile_efficiency : wave_efficiency(op, card.sm_count);
-      t.compute_s = op.flops / (peak * eff * t.wave_efficiency);
+      t.compute_s = op.flops * s_per_flop / t.wave_efficiency;
     } else {
-      t.compute_s = op.flops / card.fp32_flops_s;
+      t.compute_s = op.flops * card.fp32_s_per_flop;
     }
   }
-  if (op.dequant_weights > 0) t.compute_s += op.dequant_weights * hw.dequant_ops_per_weight / card.alu_ops_s;
+  if (op.dequant_weights > 0) t.compute_s += op.dequant_weights * card.dequant_s_per_weight;
   // Memory: what was produced just before and fits in L2 is read from L2; a small output stays in L2.
   double l2_in = std::min(l2_input_bytes, op.activation_bytes);
   double l2_out = op.write_bytes <= card.l2_resident_bytes ? op.write_bytes : 0.0;
@@ -105,8 +116,8 @@ OpTiming time_op(const EffectiveCard& card, const HardwareParams& hw, const Op& 
       t.dram_bytes += rereads;
     }
   }
-  t.memory_s = t.dram_bytes / card.dram_bytes_s + t.l2_bytes / card.l2_bytes_s;
-  t.latency_s = (kernels > 0 ? kernels : op.kernels) * hw.kernel_latency_cycles / card.clock_hz;
+  t.memory_s = t.dram_bytes * card.dram_s_per_byte + t.l2_bytes * card.l2_s_per_byte;
+  t.latency_s = (kernels > 0 ? kernels : op.kernels) * card.latency_s_per_kernel;
   // The front end prepares the next kernel while the current one runs: a kernel costs its longest term.
   t.gpu_s = std::max({t.compute_s, t.memory_s, t.latency_s});
   if (t.latency_s > std::max(t.compute_s, t.memory_s)) {

@@ -38,6 +38,14 @@ struct EffectiveCard {
   double alu_ops_s = 0;     // integer/bit operations on CUDA cores (one per lane per clock) x efficiency
   std::array<double, kTensorModeCount> tensor_flops_s{};  // 0 = unsupported mode
   int sm_count = 0;
+  // Reciprocals with the efficiencies folded in, so that timing an op multiplies instead of divides.
+  std::array<double, kTensorModeCount> gemm_s_per_flop{};       // 1 / (peak · tensor_efficiency)
+  std::array<double, kTensorModeCount> attention_s_per_flop{};  // 1 / (peak · attention_efficiency)
+  double fp32_s_per_flop = 0;
+  double dequant_s_per_weight = 0;  // dequant_ops_per_weight / alu_ops_s
+  double dram_s_per_byte = 0;
+  double l2_s_per_byte = 0;
+  double latency_s_per_kernel = 0;
 };
 EffectiveCard effective_card(const Gpu& gpu, const HardwareParams& hw);
 
