@@ -115,3 +115,39 @@ TEST(Params, TheDefaultCalibrationLoadsAndNamesOnlyKnownParameters) {
   ASSERT_TRUE(cal.has_value());
   EXPECT_NO_THROW(io::load_params(GPUPERF_SPECS_DIR, cal));
 }
+
+TEST(Measurements, ValidateMicroFilesBecomeOneOpPoints) {
+  MeasurementSet s = load(fs::path(GPUPERF_SPECS_DIR).parent_path() / "validate" / "results" / "h100-sxm.yaml");
+  ASSERT_GE(s.points.size(), 10u);
+  int gemms = 0, copies = 0, gemvs = 0;
+  for (const auto& p : s.points) {
+    ASSERT_TRUE(p.micro.has_value());
+    EXPECT_EQ(p.gpu_id, "h100-sxm");
+    EXPECT_EQ(p.stack_id, "cuda-graph");
+    ASSERT_EQ(p.micro->graph.ops.size(), 1u);
+    switch (p.micro->graph.ops[0].op_class) {
+      case OpClass::gemm:
+        ++gemms;
+        break;
+      case OpClass::elementwise:
+        ++copies;
+        break;
+      case OpClass::dequant_gemv:
+        ++gemvs;
+        break;
+      default:
+        ADD_FAILURE() << p.micro_id;
+    }
+  }
+  EXPECT_GE(gemms, 6);
+  EXPECT_EQ(copies, 1);  // the plain copy kernel
+  EXPECT_EQ(gemvs, 3);   // the fastest kernel of each LLaMA-13B shape
+}
+
+TEST(Measurements, ReplayPointsLoadWithTheirOwnStacksAndScenarios) {
+  MeasurementSet s = load(fs::path(GPUPERF_SPECS_DIR).parent_path() / "validate" / "results" / "h100-sxm-replay.yaml");
+  ASSERT_EQ(s.points.size(), 6u);
+  EXPECT_EQ(s.points[0].stack_id, "cuda-graph");
+  EXPECT_EQ(s.points[1].stack_id, "cuda-eager");
+  EXPECT_EQ(s.points[4].model_id, "sd15");
+}

@@ -86,9 +86,10 @@ PreparedSets prepare_measurements(const Engine& engine, const std::vector<std::s
       p.set_id = set.id;
       p.gpu = engine.catalog.find_gpu(pt.gpu_id);
       p.stack = &engine.stack(pt.stack_id);
-      p.workload = make_workload(engine.model(pt.model_id), pt.scenario, pt.sd_pass);
+      p.workload = pt.micro ? *pt.micro : make_workload(engine.model(pt.model_id), pt.scenario, pt.sd_pass);
       p.measured = pt.value;
       p.price_usd = pt.price_usd;
+      p.label = pt.micro ? pt.micro_id : pt.gpu_id;
       out.points.push_back(std::move(p));
     }
   }

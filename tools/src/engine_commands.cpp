@@ -419,7 +419,7 @@ SurveyTable survey_table(const Engine& e, const std::string& set, const std::str
       lv.push_back(loo_pred[i]);
       out.max_loo = std::isfinite(out.max_loo) ? std::max(out.max_loo, std::abs(lerr)) : std::abs(lerr);
     }
-    t.add({p.gpu->spec.id, Cell(p.measured, 3), Cell(pred[i], 3), Cell(loo_pred[i], 3),
+    t.add({p.label, Cell(p.measured, 3), Cell(pred[i], 3), Cell(loo_pred[i], 3),
            Cell(100.0 * (pred[i] / p.measured - 1), 1), Cell(lerr, 1), Cell(p.price_usd, 0),
            Cell(p.price_usd ? 1000.0 * p.measured / *p.price_usd : kNaN, 3), Cell(p.measured / ref_meas, 2),
            Cell(pred[i] / ref_pred, 2)});
@@ -588,6 +588,7 @@ int calibrate(const std::vector<std::string>& args, Context& ctx, const CommandS
       Json pj = Json::object();
       pj.set("set", prepared.points[i].set_id);
       pj.set("gpu", prepared.points[i].gpu->spec.id);
+      pj.set("label", prepared.points[i].label);
       pj.set("measured", prepared.points[i].measured);
       pj.set("predicted", fit.predicted[i]);
       pj.set("loo_predicted", loo[i]);
@@ -613,7 +614,7 @@ int calibrate(const std::vector<std::string>& args, Context& ctx, const CommandS
                  {"loo_predicted", "LOO predicted"},
                  {"loo_error_pct", "LOO error %"}};
   for (std::size_t i = 0; i < prepared.points.size(); ++i)
-    pts.add({prepared.points[i].set_id, prepared.points[i].gpu->spec.id, Cell(prepared.points[i].measured, 3),
+    pts.add({prepared.points[i].set_id, prepared.points[i].label, Cell(prepared.points[i].measured, 3),
              Cell(fit.predicted[i], 3), Cell(loo[i], 3), Cell(100.0 * (loo[i] / prepared.points[i].measured - 1), 1)});
   std::vector<std::string> notes = {"fit MAPE " + pct(fit_mape) + ", leave-one-card-out MAPE " + pct(loo_mape) +
                                     ", worst card " + pct(max_loo) + "; " + std::to_string(fit.free.size()) +

@@ -25,6 +25,7 @@ struct PreparedPoint {
   Workload workload;
   double measured = 0;
   std::optional<double> price_usd;
+  std::string label;  // what a table shows for the point: the card, or the micro-benchmark's id
 };
 
 // log(predicted) of a point under `params`; NaN when the model cannot predict it.

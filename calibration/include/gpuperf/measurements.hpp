@@ -22,6 +22,9 @@ struct MeasurementPoint {
   double value = 0;
   std::optional<double> price_usd;
   InputLocation where;
+  // Micro-benchmark points (gpuperf-validate files) carry their own one-op graph instead of a scenario.
+  std::string micro_id;
+  std::optional<Workload> micro;
 };
 
 struct MeasurementSet {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <map>
 
 #include "gpuperf/io/yaml_reader.hpp"
 
@@ -94,11 +95,158 @@ const T* find_by_id(const std::vector<T>& items, const std::string& id, Id id_of
   return nullptr;
 }
 
+// A flat map of a micro item's conditions (numbers and strings), read without schema: the writer
+// is gpuperf-validate's, and unknown conditions are simply not used.
+std::map<std::string, std::string> conditions_of(const YAML::Node& node) {
+  std::map<std::string, std::string> out;
+  if (!node.IsMap()) return out;
+  for (const auto& kv : node)
+    if (kv.first.IsScalar() && kv.second.IsScalar()) out[kv.first.Scalar()] = kv.second.Scalar();
+  return out;
+}
+
+std::int64_t cond_int(MapReader& item, const std::map<std::string, std::string>& c, const char* key) {
+  auto it = c.find(key);
+  if (it == c.end()) item.fail("conditions", std::string("missing '") + key + "'");
+  try {
+    std::size_t used = 0;
+    long long v = std::stoll(it->second, &used);
+    if (used != it->second.size() || v <= 0 || v > (1LL << 40)) throw std::invalid_argument("range");
+    return v;
+  } catch (const std::exception&) {
+    item.fail("conditions", std::string("'") + key + "' must be a positive integer, got '" + it->second + "'");
+  }
+}
+
+// The one-op workload a micro measurement times; nullopt for kinds the model does not express.
+std::optional<Workload> micro_workload(MapReader& item, const std::string& kind,
+                                       const std::map<std::string, std::string>& c) {
+  auto get = [&](const char* key) {
+    auto it = c.find(key);
+    return it == c.end() ? std::string() : it->second;
+  };
+  Workload w;
+  Op op;
+  op.name = item.string("id");
+  op.kernels = 1;
+  if (kind == "gemm_tflops") {
+    auto mode = tensor_mode_for(get("dtype"), get("accumulate"));
+    if (!mode) return std::nullopt;  // e.g. tf32 storage conventions the graph does not use
+    const double m = static_cast<double>(cond_int(item, c, "m")), n = static_cast<double>(cond_int(item, c, "n")),
+                 k = static_cast<double>(cond_int(item, c, "k")), b = static_cast<double>(cond_int(item, c, "batch"));
+    const double elt = get("dtype") == "fp8" || get("dtype") == "int8" ? 1.0 : 2.0;
+    op.op_class = OpClass::gemm;
+    op.gemm = {cond_int(item, c, "m"), cond_int(item, c, "n"), cond_int(item, c, "k"), cond_int(item, c, "batch")};
+    op.tensor_mode = mode;
+    op.flops = 2.0 * m * n * k * b;
+    op.weight_bytes = b * n * k * elt;
+    op.activation_bytes = b * m * k * elt;
+    op.write_bytes = b * m * n * 2.0;
+    w.items_per_step = op.flops / 1e12;
+    w.unit = is_integer_mode(*mode) ? "TOPS" : "TFLOP/s";
+  } else if (kind == "dram_copy_gb_s") {
+    if (get("method") != "kernel") return std::nullopt;
+    const double bytes = static_cast<double>(cond_int(item, c, "buffer_mib")) * 1024.0 * 1024.0;
+    op.op_class = OpClass::elementwise;
+    op.activation_bytes = bytes;
+    op.write_bytes = bytes;
+    w.items_per_step = 2.0 * bytes / 1e9;
+    w.unit = "GB/s";
+  } else if (kind == "gemv_q4_gb_s") {
+    if (get("mode") != "graph" || get("shape").find("layer") != std::string::npos) return std::nullopt;
+    const double n = static_cast<double>(cond_int(item, c, "n")), k = static_cast<double>(cond_int(item, c, "k"));
+    const double bytes = static_cast<double>(cond_int(item, c, "bytes"));
+    op.op_class = OpClass::dequant_gemv;
+    op.gemm = {1, cond_int(item, c, "n"), cond_int(item, c, "k"), 1};
+    op.dtype = DType::fp16;
+    op.weight_dtype = DType::int4;
+    op.flops = 2.0 * n * k;
+    op.activation_bytes = 2.0 * k;
+    op.write_bytes = 2.0 * n;
+    op.weight_bytes = bytes - op.activation_bytes - op.write_bytes;
+    op.dequant_weights = n * k;
+    w.items_per_step = bytes / 1e9;
+    w.unit = "GB/s";
+  } else {
+    return std::nullopt;
+  }
+  w.graph.model_id = "micro";
+  w.graph.unit = kind;
+  w.graph.ops.push_back(std::move(op));
+  return w;
+}
+
+MeasurementSet load_micro_set(MapReader& r, const fs::path& path, const Catalog& catalog,
+                              const std::vector<StackSpec>& stacks) {
+  MeasurementSet set;
+  set.path = path.string();
+  set.id = path.stem().string();
+  r.expect_version(kSpecVersion);
+  r.string("generator");
+  std::string date = r.string("date");
+  std::string card = r.string("card_id");
+  if (!catalog.find_gpu(card)) r.fail("card_id", "unknown GPU '" + card + "'");
+  r.node("device");
+  r.node("peaks");
+  const char* stack = "cuda-graph";
+  if (!find_by_id(stacks, stack, [](const StackSpec& x) { return x.id; }))
+    r.fail("micro", "the cuda-graph stack is missing from the spec tree");
+  set.description = "gpuperf-validate micro-benchmarks on " + card + ", " + date;
+  set.conditions = "each timed kernel as a one-op graph under the cuda-graph stack";
+  YAML::Node list = r.sequence("micro");
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    MapReader item(list[i], path.string(), "micro[" + std::to_string(i) + "]");
+    std::string kind = item.string("kind");
+    double value = item.number_in("value", 0, 1e12);
+    for (const char* k : {"unit", "median", "min", "max", "repeats", "noise_pct"})
+      if (item.has(k)) item.node(k);
+    auto conditions =
+        item.has("conditions") ? conditions_of(item.node("conditions")) : std::map<std::string, std::string>();
+    auto w = micro_workload(item, kind, conditions);
+    item.finish();
+    if (!w || !(value > 0)) continue;
+    MeasurementPoint pt;
+    pt.where = item.location();
+    pt.gpu_id = card;
+    pt.model_id = "micro";
+    pt.stack_id = stack;
+    pt.metric = w->unit;
+    pt.value = value;
+    pt.micro_id = w->graph.ops[0].name;
+    pt.micro = std::move(w);
+    set.points.push_back(std::move(pt));
+  }
+  r.finish();
+  // The 4-bit GEMV was measured for several kernel designs; the model predicts what the best of
+  // them achieves, so keep the fastest per shape.
+  std::map<std::pair<std::int64_t, std::int64_t>, std::size_t> best;
+  std::vector<MeasurementPoint> kept;
+  for (auto& pt : set.points) {
+    const Op& op = pt.micro->graph.ops[0];
+    if (op.op_class != OpClass::dequant_gemv) {
+      kept.push_back(std::move(pt));
+      continue;
+    }
+    auto key = std::make_pair(op.gemm.n, op.gemm.k);
+    auto it = best.find(key);
+    if (it == best.end()) {
+      best[key] = kept.size();
+      kept.push_back(std::move(pt));
+    } else if (pt.value > kept[it->second].value) {
+      kept[it->second] = std::move(pt);
+    }
+  }
+  set.points = std::move(kept);
+  set.sources = {"measured by gpuperf-validate (" + path.string() + ")"};
+  return set;
+}
+
 }  // namespace
 
 MeasurementSet load_measurement_set(const fs::path& path, const Catalog& catalog, const std::vector<ModelSpec>& models,
                                     const std::vector<StackSpec>& stacks) {
   MapReader r(load_yaml_file(path), path.string(), "");
+  if (r.has("micro")) return load_micro_set(r, path, catalog, stacks);
   MeasurementSet set;
   set.path = path.string();
   set.id = read_spec_header(r, path, kSpecVersion);

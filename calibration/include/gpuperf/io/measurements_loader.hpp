@@ -11,6 +11,10 @@
 
 namespace gpuperf::io {
 
+// Also reads gpuperf-validate files (`generator: gpuperf-validate`, `micro:` list): the measurements the
+// model can express become one-op points under the cuda-graph stack — GEMMs at their shapes
+// (gemm_tflops), the DRAM copy kernel (dram_copy_gb_s, method kernel) and the 4-bit GEMV replayed in a
+// graph (gemv_q4_gb_s, mode graph); the other kinds are descriptive and skipped.
 MeasurementSet load_measurement_set(const std::filesystem::path& path, const Catalog& catalog,
                                     const std::vector<ModelSpec>& models, const std::vector<StackSpec>& stacks);
 
