@@ -61,30 +61,35 @@ double wave_efficiency(const Op& op, int sm_count) {
   // A library picks, per shape, the output tile and the split of the reduction (split-K, up to 8 slices
   // of at least 256) that run fastest. A tile's efficiency grows with its operand reuse m·n/(m+n); we
   // take its square root relative to a 256x128 tile. Busy share: tiles / (ceil(tiles / SMs) · SMs).
+  // Integer arithmetic throughout: tile sides are powers of two, so ceil-divisions are shifts.
   struct TileShape {
-    double m, n, efficiency;  // efficiency = sqrt((m·n/(m+n)) / (256·128/384))
+    int log2_m, log2_n;
+    double efficiency;  // sqrt((m·n/(m+n)) / (256·128/384))
   };
-  static constexpr TileShape kTiles[] = {{256, 128, 1.0},         {128, 256, 1.0},         {128, 128, 0.8660254038},
-                                         {128, 64, 0.7071067812}, {64, 128, 0.7071067812}, {64, 64, 0.6123724357}};
-  const double max_split = std::clamp(std::floor(static_cast<double>(g.k) / 256), 1.0, 8.0);
+  static constexpr TileShape kTiles[] = {{8, 7, 1.0},          {7, 8, 1.0},          {7, 7, 0.8660254038},
+                                         {7, 6, 0.7071067812}, {6, 7, 0.7071067812}, {6, 6, 0.6123724357}};
+  const std::int64_t s = sm_count;
+  const std::int64_t max_split = std::clamp<std::int64_t>(g.k / 256, 1, 8);
   double best = 0;
   for (const auto& t : kTiles) {
-    double tiles = std::ceil(static_cast<double>(g.m) / t.m) * std::ceil(static_cast<double>(g.n) / t.n) *
-                   static_cast<double>(g.batch);
-    // Splitting only helps while the CTAs do not fill whole waves; a full last wave is optimal already.
-    for (double split = 1; split <= max_split; ++split) {
-      double ctas = tiles * split;
-      double waves = std::ceil(ctas / sms);
-      best = std::max(best, t.efficiency * ctas / (waves * sms));
-      if (waves * sms == ctas) break;
+    if (t.efficiency <= best) continue;  // cannot win even with perfect waves
+    const std::int64_t tiles = ((g.m + (std::int64_t{1} << t.log2_m) - 1) >> t.log2_m) *
+                               ((g.n + (std::int64_t{1} << t.log2_n) - 1) >> t.log2_n) * g.batch;
+    for (std::int64_t split = 1; split <= max_split; ++split) {
+      const std::int64_t ctas = tiles * split;
+      const std::int64_t slots = (ctas + s - 1) / s * s;
+      best = std::max(best, t.efficiency * static_cast<double>(ctas) / static_cast<double>(slots));
+      if (slots == ctas) break;
     }
-    if (best >= 1.0) break;
   }
   return best;
 }
 
-OpTiming time_op(const EffectiveCard& card, const HardwareParams& hw, const Op& op, double l2_input_bytes,
-                 double tile_efficiency, int kernels) {
+namespace {
+// The body of time_op, inlined into the step loop so that its result stays in registers.
+[[gnu::always_inline]] inline OpTiming time_op_inline(const EffectiveCard& card, const HardwareParams& hw, const Op& op,
+                                                      double l2_input_bytes, double tile_efficiency, int kernels,
+                                                      double inverse_tile_efficiency = 0) {
   OpTiming t;
   // Compute: tensor cores in the op's mode, or FP32 lanes; 4-bit unpacking on the CUDA cores overlaps.
   if (op.flops > 0) {
@@ -93,7 +98,7 @@ OpTiming time_op(const EffectiveCard& card, const HardwareParams& hw, const Op& 
       double s_per_flop =
           op.op_class == OpClass::attention ? card.attention_s_per_flop[mode] : card.gemm_s_per_flop[mode];
       t.wave_efficiency = tile_efficiency > 0 ? tile_efficiency : wave_efficiency(op, card.sm_count);
-      t.compute_s = op.flops * s_per_flop / t.wave_efficiency;
+      t.compute_s = op.flops * s_per_flop * (tile_efficiency > 0 ? inverse_tile_efficiency : 1.0 / t.wave_efficiency);
     } else {
       t.compute_s = op.flops * card.fp32_s_per_flop;
     }
@@ -127,18 +132,21 @@ OpTiming time_op(const EffectiveCard& card, const HardwareParams& hw, const Op& 
   }
   return t;
 }
+}  // namespace
+
+OpTiming time_op(const EffectiveCard& card, const HardwareParams& hw, const Op& op, double l2_input_bytes,
+                 double tile_efficiency, int kernels) {
+  return time_op_inline(card, hw, op, l2_input_bytes, tile_efficiency, kernels,
+                        tile_efficiency > 0 ? 1.0 / tile_efficiency : 0.0);
+}
 
 StepPrediction simulate_step(const Gpu& gpu, const Graph& graph, const HardwareParams& hw, const StackParams& stack,
                              bool keep_ops) {
   StepPrediction p;
   const EffectiveCard card = effective_card(gpu, hw);
-  for (const auto& op : graph.ops) {
-    if (op.tensor_mode && card.tensor_flops_s[static_cast<std::size_t>(*op.tensor_mode)] <= 0) {
-      p.error = gpu.spec.id + " (" + gpu.arch.id + ") has no " + std::string(to_string(*op.tensor_mode)) +
-                " tensor-core mode, which op '" + op.name + "' needs";
-      return p;
-    }
-  }
+  // The first op whose tensor mode the card lacks (skipped blocks repeat simulated ones, so checking
+  // the simulated ops checks them all).
+  const Op* unsupported = nullptr;
   std::array<ClassBreakdown, kOpClassCount> classes{};
   for (int i = 0; i < kOpClassCount; ++i) classes[static_cast<std::size_t>(i)].op_class = static_cast<OpClass>(i);
   if (keep_ops) p.ops.reserve(graph.ops.size());
@@ -156,30 +164,42 @@ StepPrediction simulate_step(const Gpu& gpu, const Graph& graph, const HardwareP
     std::int64_t m = -1, n = 0, k = 0, batch = 0;
     bool attention = false;
     double efficiency = 0;
+    double inverse = 0;
   };
   std::array<TileEntry, 64> tile_cache;
-  auto tile_efficiency = [&](const Op& op) {
-    if (!op.tensor_mode) return 1.0;
+  // Returns the entry (efficiency and its inverse) for a tensor op's shape.
+  static const TileEntry kUnit{-1, 0, 0, 0, false, 1.0, 1.0};
+  auto tile_efficiency = [&](const Op& op) -> const TileEntry& {
+    if (!op.tensor_mode) return kUnit;
     const GemmShape& g = op.gemm;
     const bool attention = op.op_class == OpClass::attention;
     auto h = static_cast<std::size_t>(g.m * 73856093 ^ g.n * 19349663 ^ g.k * 83492791 ^ g.batch * 2654435761);
     for (std::size_t probe = 0; probe < tile_cache.size(); ++probe) {
       TileEntry& e = tile_cache[(h + probe) % tile_cache.size()];
       if (e.m == -1) {
-        e = {g.m, g.n, g.k, g.batch, attention, wave_efficiency(op, card.sm_count)};
-        return e.efficiency;
+        double eff = wave_efficiency(op, card.sm_count);
+        e = {g.m, g.n, g.k, g.batch, attention, eff, 1.0 / eff};
+        return e;
       }
-      if (e.m == g.m && e.n == g.n && e.k == g.k && e.batch == g.batch && e.attention == attention) return e.efficiency;
+      if (e.m == g.m && e.n == g.n && e.k == g.k && e.batch == g.batch && e.attention == attention) return e;
     }
-    return wave_efficiency(op, card.sm_count);
+    // A full table (more than 64 shapes) evicts the first slot.
+    double eff = wave_efficiency(op, card.sm_count);
+    tile_cache[h % tile_cache.size()] = {g.m, g.n, g.k, g.batch, attention, eff, 1.0 / eff};
+    return tile_cache[h % tile_cache.size()];
   };
 
   auto run_op = [&](const Op& op) {
+    if (op.tensor_mode && card.tensor_flops_s[static_cast<std::size_t>(*op.tensor_mode)] <= 0) {
+      if (!unsupported) unsupported = &op;
+      return;
+    }
     double l2_input = prev_write <= card.l2_resident_bytes ? prev_write : 0.0;
     // Graphs repeat identical ops back to back; reuse the last timing when nothing differs.
-    OpTiming t = (prev_op && l2_input == prev_l2_input && same_cost(*prev_op, op))
-                     ? prev_timing
-                     : time_op(card, hw, op, l2_input, tile_efficiency(op), stack.one_kernel_per_op ? 1 : 0);
+    OpTiming t = (prev_op && l2_input == prev_l2_input && same_cost(*prev_op, op)) ? prev_timing : [&] {
+      const TileEntry& te = tile_efficiency(op);
+      return time_op_inline(card, hw, op, l2_input, te.efficiency, stack.one_kernel_per_op ? 1 : 0, te.inverse);
+    }();
     prev_op = &op;
     prev_timing = t;
     prev_l2_input = l2_input;
@@ -187,7 +207,7 @@ StepPrediction simulate_step(const Gpu& gpu, const Graph& graph, const HardwareP
     // The op's K kernels, each issued c after the last and running d: closed form of
     // free_k = max(host_k, free_{k-1}) + d with host_k = host + k·c.
     const int k = stack.one_kernel_per_op ? 1 : std::max(1, op.kernels);
-    const double d = t.gpu_s / k, c = host_per_kernel_s;
+    const double d = k == 1 ? t.gpu_s : t.gpu_s / k, c = host_per_kernel_s;
     double free_new = std::max({gpu_free + k * d, host + k * c + d, host + c + k * d});
     p.idle_s += free_new - gpu_free - k * d;
     gpu_free = free_new;
@@ -262,6 +282,12 @@ StepPrediction simulate_step(const Gpu& gpu, const Graph& graph, const HardwareP
     for (std::size_t i = rb.begin + rb.count * rb.period; i < n; ++i) run_op(graph.ops[i]);
   } else {
     for (std::size_t i = rb.begin; i < n; ++i) run_op(graph.ops[i]);
+  }
+  if (unsupported) {
+    StepPrediction failed;
+    failed.error = gpu.spec.id + " (" + gpu.arch.id + ") has no " + std::string(to_string(*unsupported->tensor_mode)) +
+                   " tensor-core mode, which op '" + unsupported->name + "' needs";
+    return failed;
   }
   p.host_s = host;
   if (stack.sync_per_step) {
