@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 
 #include "commands.hpp"
@@ -13,6 +14,40 @@
 namespace gpuperf::cli {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+// An interrupt while the temporary file exists removes it, then ends the process as the signal would:
+// the target keeps its previous content and no stray temporary is left behind.
+char g_temp_path[4096];
+volatile std::sig_atomic_t g_temp_active = 0;
+
+extern "C" void remove_temp_and_reraise(int sig) {
+  if (g_temp_active) ::unlink(g_temp_path);
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
+
+struct TempGuard {
+  struct sigaction old_int {
+  }, old_term{};
+  explicit TempGuard(const std::string& path) {
+    std::strncpy(g_temp_path, path.c_str(), sizeof g_temp_path - 1);
+    g_temp_active = 1;
+    struct sigaction sa {};
+    sa.sa_handler = remove_temp_and_reraise;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(SIGINT, &sa, &old_int);
+    ::sigaction(SIGTERM, &sa, &old_term);
+  }
+  ~TempGuard() {
+    g_temp_active = 0;
+    ::sigaction(SIGINT, &old_int, nullptr);
+    ::sigaction(SIGTERM, &old_term, nullptr);
+  }
+};
+
+}  // namespace
 
 void write_file_atomically(const fs::path& path, const std::string& content) {
   const std::string name = path.string();
@@ -26,6 +61,7 @@ void write_file_atomically(const fs::path& path, const std::string& content) {
   int fd = ::mkstemp(buf.data());
   if (fd < 0) throw InputError({name, 0, 0}, std::string("cannot create a temporary file: ") + std::strerror(errno));
   const std::string tmp(buf.data());
+  TempGuard guard(tmp);
   auto fail = [&](const char* what) {
     int err = errno;
     ::close(fd);
