@@ -3,19 +3,12 @@
 
 #include <sstream>
 
-#include "cli.hpp"
+#include "cli_run.hpp"
 
 namespace {
-struct Result {
-  int code;
-  std::string out;
-  std::string err;
-};
-
-Result run(std::vector<std::string> args, const std::string& specs = GPUPERF_SPECS_DIR) {
-  std::ostringstream out, err;
-  int code = gpuperf::cli::run(args, specs, out, err);
-  return {code, out.str(), err.str()};
+using Result = gpuperf::testing::CliResult;
+Result run(const std::vector<std::string>& args, const std::string& specs = GPUPERF_SPECS_DIR) {
+  return gpuperf::testing::run_cli(args, specs);
 }
 
 int lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }

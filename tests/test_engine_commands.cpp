@@ -5,23 +5,15 @@
 #include <fstream>
 #include <sstream>
 
-#include "cli.hpp"
+#include "cli_run.hpp"
 #include "gpuperf/io/params_loader.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
-struct Result {
-  int code;
-  std::string out;
-  std::string err;
-};
-Result run(std::vector<std::string> args) {
-  std::ostringstream out, err;
-  int code = gpuperf::cli::run(args, GPUPERF_SPECS_DIR, out, err);
-  return {code, out.str(), err.str()};
-}
-bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+using gpuperf::testing::CliResult;
+CliResult run(const std::vector<std::string>& args) { return gpuperf::testing::run_cli(args); }
+bool has(const std::string& s, const std::string& part) { return gpuperf::testing::contains(s, part); }
 }  // namespace
 
 TEST(Predict, JsonHasTheDocumentedKeys) {

@@ -5,22 +5,13 @@
 #include <fstream>
 #include <sstream>
 
-#include "cli.hpp"
+#include "cli_run.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
-struct Result {
-  int code;
-  std::string out;
-  std::string err;
-};
-
-Result run(std::vector<std::string> args) {
-  std::ostringstream out, err;
-  int code = gpuperf::cli::run(args, GPUPERF_SPECS_DIR, out, err);
-  return {code, out.str(), err.str()};
-}
+using Result = gpuperf::testing::CliResult;
+Result run(const std::vector<std::string>& args) { return gpuperf::testing::run_cli(args); }
 
 // A spec tree with the real architectures and one hostile card file.
 fs::path tree_with(const std::string& file_name, const std::string& content) {

@@ -4,20 +4,11 @@
 #include <algorithm>
 #include <sstream>
 
-#include "cli.hpp"
+#include "cli_run.hpp"
 
 namespace {
-struct Result {
-  int code;
-  std::string out;
-  std::string err;
-};
-
-Result run(std::vector<std::string> args) {
-  std::ostringstream out, err;
-  int code = gpuperf::cli::run(args, GPUPERF_SPECS_DIR, out, err);
-  return {code, out.str(), err.str()};
-}
+using Result = gpuperf::testing::CliResult;
+Result run(const std::vector<std::string>& args) { return gpuperf::testing::run_cli(args); }
 
 int lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
 bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }

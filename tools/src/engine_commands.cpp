@@ -31,6 +31,17 @@ struct Request {
   Workload workload;
 };
 
+// One line for people: what the step is.
+std::string describe(const Scenario& scenario, int sd_pass) {
+  if (const auto* sd = std::get_if<SdScenario>(&scenario))
+    return to_string(sd->pass_resolution(sd_pass)) + ", batch " + std::to_string(sd->batch) +
+           (sd->cfg ? " with CFG" : "") + ", " + std::string(to_string(sd->attention)) + " attention, " +
+           std::string(to_string(sd->precision)) + (sd_pass == 1 ? ", hires pass" : "");
+  const auto& ll = std::get<LlamaScenario>(scenario);
+  return std::string(to_string(ll.phase)) + " at context " + std::to_string(ll.context) + ", " + to_string(ll.weights) +
+         " weights, batch " + std::to_string(ll.batch);
+}
+
 void add_request_options(po::options_description& desc, bool gpu_required) {
   if (gpu_required) {
     desc.add_options()("gpu", po::value<std::string>()->required(), "GPU id (see 'gpuperf list gpus')");
@@ -54,16 +65,12 @@ Request make_request(const Engine& e, const po::variables_map& vm, const std::st
     if (auto problem = validate(*sd, s)) throw UsageError(*problem);
     r.sd_pass = s.hires ? 1 : 0;
     r.scenario = s;
-    r.scenario_text = to_string(s.pass_resolution(r.sd_pass)) + ", batch " + std::to_string(s.batch) +
-                      (s.cfg ? " with CFG" : "") + ", " + std::string(to_string(s.attention)) + " attention, " +
-                      std::string(to_string(s.precision)) + (s.hires ? ", hires pass" : "");
   } else {
     LlamaScenario s = llama_scenario_from(vm, *r.model);
     if (auto problem = validate(*r.model->llama(), s)) throw UsageError(*problem);
     r.scenario = s;
-    r.scenario_text = std::string(to_string(s.phase)) + " at context " + std::to_string(s.context) + ", " +
-                      to_string(s.weights) + " weights, batch " + std::to_string(s.batch);
   }
+  r.scenario_text = describe(r.scenario, r.sd_pass);
   r.workload = make_workload(*r.model, r.scenario, r.sd_pass);
   return r;
 }
@@ -653,13 +660,7 @@ Request request_for(const Engine& e, const std::string& set, const std::string& 
   r.scenario = pt.scenario;
   r.sd_pass = pt.sd_pass;
   r.workload = make_workload(*r.model, r.scenario, r.sd_pass);
-  if (const auto* sd = std::get_if<SdScenario>(&r.scenario)) {
-    r.scenario_text = to_string(sd->pass_resolution(r.sd_pass)) + ", batch " + std::to_string(sd->batch) +
-                      (sd->cfg ? " with CFG" : "") + ", " + std::string(to_string(sd->attention)) + " attention";
-  } else {
-    const auto& ll = std::get<LlamaScenario>(r.scenario);
-    r.scenario_text = "decode at context " + std::to_string(ll.context) + ", " + to_string(ll.weights);
-  }
+  r.scenario_text = describe(r.scenario, r.sd_pass);
   return r;
 }
 
