@@ -43,3 +43,23 @@ TEST(Report, UnknownReportIsExit2) {
   std::ostringstream out, err;
   EXPECT_EQ(gpuperf::cli::run({"report", "beauty"}, GPUPERF_SPECS_DIR, out, err), 2);
 }
+
+namespace {
+std::string file_text(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+const std::filesystem::path kDocs = std::filesystem::path(GPUPERF_SPECS_DIR).parent_path() / "docs";
+}  // namespace
+
+// Golden outputs: the committed reports are what the model says now (regenerate them with the
+// command at their top when a change to the model or the specs moves a number).
+TEST(Report, CommittedWhyItScalesIsCurrent) {
+  EXPECT_EQ(run_ok({"report", "scaling"}), file_text(kDocs / "why-it-scales.md"));
+}
+
+TEST(Report, CommittedAccuracyReportIsCurrent) {
+  EXPECT_EQ(run_ok({"report", "accuracy"}), file_text(kDocs / "accuracy.md"));
+}
