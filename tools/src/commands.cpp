@@ -10,6 +10,7 @@ const std::vector<CommandSpec>& all_commands() {
     for (auto& c : catalog_commands()) all.push_back(std::move(c));
     for (auto& c : model_commands()) all.push_back(std::move(c));
     for (auto& c : engine_commands()) all.push_back(std::move(c));
+    for (auto& c : whatif_commands()) all.push_back(std::move(c));
     return all;
   }();
   return commands;

@@ -45,6 +45,7 @@ const Gpu& require_gpu(const io::Catalog& cat, const std::string& id);
 // Command groups, each in its own file.
 std::vector<CommandSpec> catalog_commands();
 std::vector<CommandSpec> engine_commands();
+std::vector<CommandSpec> whatif_commands();
 std::vector<CommandSpec> model_commands();
 
 }  // namespace gpuperf::cli

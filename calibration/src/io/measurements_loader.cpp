@@ -69,8 +69,9 @@ LlamaScenario read_llama(MapReader& r) {
   return s;
 }
 
-// A scenario map, checked against the model it belongs to.
-Scenario read_scenario(MapReader& r, const ModelSpec& model, int& pass) {
+}  // namespace
+
+Scenario read_scenario_map(MapReader& r, const ModelSpec& model, int& pass) {
   pass = 0;
   Scenario out;
   std::optional<std::string> problem;
@@ -87,6 +88,8 @@ Scenario read_scenario(MapReader& r, const ModelSpec& model, int& pass) {
   if (problem) throw InputError(r.location(), r.field_path(""), *problem);
   return out;
 }
+
+namespace {
 
 template <class T, class Id>
 const T* find_by_id(const std::vector<T>& items, const std::string& id, Id id_of) {
@@ -278,7 +281,7 @@ MeasurementSet load_measurement_set(const fs::path& path, const Catalog& catalog
   YAML::Node scenario_node = r.node("scenario");
   int pass = 0;
   MapReader scenario_reader(scenario_node, path.string(), "scenario");
-  Scenario scenario = read_scenario(scenario_reader, *model, pass);
+  Scenario scenario = read_scenario_map(scenario_reader, *model, pass);
 
   YAML::Node list = r.sequence("points");
   for (std::size_t i = 0; i < list.size(); ++i) {
@@ -294,7 +297,7 @@ MeasurementSet load_measurement_set(const fs::path& path, const Catalog& catalog
     if (m != model && !p.has("scenario")) p.fail("model", "a point with another model needs its own scenario");
     if (p.has("scenario")) {
       MapReader s(p.node("scenario"), path.string(), p.field_path("scenario"));
-      pt.scenario = read_scenario(s, *m, pt.sd_pass);
+      pt.scenario = read_scenario_map(s, *m, pt.sd_pass);
     } else {
       pt.scenario = scenario;
       pt.sd_pass = pass;

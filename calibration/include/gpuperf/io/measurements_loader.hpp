@@ -6,10 +6,15 @@
 #include <vector>
 
 #include "gpuperf/io/catalog.hpp"
+#include "gpuperf/io/yaml_reader.hpp"
 #include "gpuperf/measurements.hpp"
 #include "gpuperf/stack.hpp"
 
 namespace gpuperf::io {
+
+// A scenario mapping (`resolution: 512x512`, `weights: gptq4-g128`, ...) read strictly and validated
+// against `model`; for SD, `pass: base|hires` sets `pass` (0 or 1).
+Scenario read_scenario_map(MapReader& r, const ModelSpec& model, int& pass);
 
 // Also reads gpuperf-validate files (`generator: gpuperf-validate`, `micro:` list): the measurements the
 // model can express become one-op points under the cuda-graph stack — GEMMs at their shapes
