@@ -127,3 +127,28 @@ TEST(Fit, NoPointsIsAnError) {
   FitResult f = fit_parameters({}, world().priors);
   EXPECT_FALSE(f.error.empty());
 }
+
+TEST(Fit, ParameterDrawsAreReproducibleCentredAndInsideTheBounds) {
+  ParamSet p = world().priors;
+  std::vector<std::string> free = {"dram_efficiency", "ampere-ga10x.tensor_efficiency"};
+  Eigen::MatrixXd cov(2, 2);
+  cov << 0.0004, 0.0001, 0.0001, 0.0009;
+  p.set_value("dram_efficiency", 0.8);
+  p.set_value("ampere-ga10x.tensor_efficiency", 0.5);
+  auto a = sample_parameters(p, free, cov, 2000, 7);
+  auto b = sample_parameters(p, free, cov, 2000, 7);
+  ASSERT_EQ(a.size(), 2000u);
+  double mean = 0, var = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    double v = a[i].find("dram_efficiency")->value;
+    EXPECT_EQ(v, b[i].find("dram_efficiency")->value);
+    EXPECT_GE(v, 0.5);
+    EXPECT_LE(v, 1.0);
+    mean += v / 2000;
+  }
+  for (const auto& s : a) var += std::pow(s.find("dram_efficiency")->value - mean, 2) / 1999;
+  EXPECT_NEAR(mean, 0.8, 0.003);
+  EXPECT_NEAR(std::sqrt(var), 0.02, 0.002);
+  EXPECT_EQ(a[0].find("textgen-gptq-2023.host_us_per_kernel")->value,
+            p.find("textgen-gptq-2023.host_us_per_kernel")->value);  // not drawn
+}

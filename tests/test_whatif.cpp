@@ -88,11 +88,11 @@ TEST(WhatIf, PowerCostCountsInTheValue) {
 
 TEST(WhatIf, TheSurveyScenarioRunsFromTheCommandLine) {
   auto r = gpuperf::testing::run_cli(
-      {"whatif", (fs::path(GPUPERF_SPECS_DIR) / "scenarios" / "survey-launch-prices.yaml").string(), "--format",
-       "json"});
+      {"whatif", (fs::path(GPUPERF_SPECS_DIR) / "scenarios" / "survey-launch-prices.yaml").string(), "--samples", "20",
+       "--format", "json"});
   ASSERT_EQ(r.code, 0) << r.err;
-  for (const char* key :
-       {"\"cards\"", "\"rank\"", "\"merit_per_kilo\"", "\"pareto\"", "\"break_even_price\"", "\"rtx-4090\""})
+  for (const char* key : {"\"cards\"", "\"rank\"", "\"merit_per_kilo\"", "\"pareto\"", "\"break_even_price\"",
+                          "\"rtx-4090\"", "\"p_beats_reference\""})
     EXPECT_TRUE(gpuperf::testing::contains(r.out, key)) << key;
 }
 

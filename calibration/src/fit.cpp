@@ -1,5 +1,7 @@
 #include "gpuperf/fit.hpp"
 
+#include <boost/math/distributions/normal.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -224,6 +226,32 @@ std::vector<double> leave_one_card_out(const std::vector<PreparedPoint>& points,
     for (auto i : idx) loo[i] = std::exp(log_prediction(points[i], f.params));
   }
   return loo;
+}
+
+std::vector<ParamSet> sample_parameters(const ParamSet& params, const std::vector<std::string>& free,
+                                        const Eigen::MatrixXd& covariance, int count, unsigned seed) {
+  std::vector<ParamSet> out;
+  const auto n = static_cast<Eigen::Index>(free.size());
+  if (count <= 0 || covariance.rows() != n || covariance.cols() != n) return out;
+  // A small jitter keeps the factorisation defined when directions have (almost) no spread.
+  Eigen::MatrixXd cov = covariance;
+  for (Eigen::Index j = 0; j < n; ++j) cov(j, j) += 1e-12 * std::max(1.0, std::abs(cov(j, j)));
+  Eigen::LLT<Eigen::MatrixXd> llt(cov);
+  if (llt.info() != Eigen::Success) return out;
+  const Eigen::MatrixXd L = llt.matrixL();
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<double> uniform(1e-12, 1.0 - 1e-12);
+  const boost::math::normal_distribution<double> standard(0.0, 1.0);
+  Eigen::VectorXd mean(n), z(n);
+  for (Eigen::Index j = 0; j < n; ++j) mean(j) = params.find(free[static_cast<std::size_t>(j)])->value;
+  for (int s = 0; s < count; ++s) {
+    for (Eigen::Index j = 0; j < n; ++j) z(j) = boost::math::quantile(standard, uniform(rng));
+    Eigen::VectorXd theta = mean + L * z;
+    ParamSet p = params;
+    for (Eigen::Index j = 0; j < n; ++j) p.set_value(free[static_cast<std::size_t>(j)], theta(j));  // clamps
+    out.push_back(std::move(p));
+  }
+  return out;
 }
 
 std::pair<double, double> prediction_interval95(const PreparedPoint& point, const ParamSet& params,

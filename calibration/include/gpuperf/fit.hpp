@@ -54,6 +54,11 @@ FitResult fit_parameters(const std::vector<PreparedPoint>& points, const ParamSe
 // per point, in the problem's order.
 std::vector<double> leave_one_card_out(const std::vector<PreparedPoint>& points, const FitResult& full);
 
+// `count` parameter sets drawn from N(params, covariance) over the free parameters (the rest held),
+// each value clipped to its bounds; a fixed seed gives the same draws every run.
+std::vector<ParamSet> sample_parameters(const ParamSet& params, const std::vector<std::string>& free,
+                                        const Eigen::MatrixXd& covariance, int count, unsigned seed);
+
 // 95% prediction interval of a log-prediction from the parameter covariance and the residual scatter:
 // exp(log p ± t(dof) · sqrt(g Σ gᵀ + s² + Σ_k g_k² (hi_k − lo_k)² / 12)), with g the gradient of log p
 // over the free parameters and k the fittable parameters the calibration did not constrain.
