@@ -68,6 +68,29 @@ std::vector<double> time_batches(cudaStream_t s, int reps, int inner, const std:
   return out;
 }
 
+std::vector<double> time_graph(cudaStream_t s, int reps, int calls, const std::function<void()>& record) {
+  cudaGraph_t graph;
+  cudaGraphExec_t exec;
+  GV_CUDA(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
+  try {
+    record();
+  } catch (...) {  // leave the stream usable: end (and drop) the broken capture
+    cudaGraph_t broken = nullptr;
+    cudaStreamEndCapture(s, &broken);
+    if (broken) cudaGraphDestroy(broken);
+    cudaGetLastError();
+    throw;
+  }
+  GV_CUDA(cudaStreamEndCapture(s, &graph));
+  GV_CUDA(cudaGraphInstantiate(&exec, graph, 0));
+  auto t = time_batches(
+      s, reps, 1, [&](int) { GV_CUDA(cudaGraphLaunch(exec, s)); }, 2);
+  for (double& v : t) v /= calls;
+  cudaGraphExecDestroy(exec);
+  cudaGraphDestroy(graph);
+  return t;
+}
+
 int pick_inner(cudaStream_t s, const std::function<void(int)>& launch, double min_batch_s, int max_inner) {
   auto t = time_batches(s, 3, 1, launch, 1);
   double best = t[0];

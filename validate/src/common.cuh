@@ -98,6 +98,9 @@ struct Context {
 // `warmup` batches. `launch` gets a running index so callers can rotate buffers.
 std::vector<double> time_batches(cudaStream_t s, int reps, int inner, const std::function<void(int)>& launch,
                                  int warmup = 1);
+// Seconds per call when `record`'s launches are captured once into a CUDA graph and the graph is
+// replayed (`calls` calls per graph). A failed capture is ended so the stream stays usable.
+std::vector<double> time_graph(cudaStream_t s, int reps, int calls, const std::function<void()>& record);
 // Picks `inner` so that one batch takes at least `min_batch_s` (estimated from one timed call).
 int pick_inner(cudaStream_t s, const std::function<void(int)>& launch, double min_batch_s, int max_inner = 100000);
 

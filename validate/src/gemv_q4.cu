@@ -495,30 +495,6 @@ struct Q4Set {
   }
 };
 
-// Seconds per replay of a graph captured from `record` (the graph holds `calls` calls).
-std::vector<double> time_graph(cudaStream_t s, int reps, int calls, const std::function<void()>& record) {
-  cudaGraph_t graph;
-  cudaGraphExec_t exec;
-  GV_CUDA(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
-  try {
-    record();
-  } catch (...) {  // leave the stream usable: end (and drop) the broken capture
-    cudaGraph_t broken = nullptr;
-    cudaStreamEndCapture(s, &broken);
-    if (broken) cudaGraphDestroy(broken);
-    cudaGetLastError();
-    throw;
-  }
-  GV_CUDA(cudaStreamEndCapture(s, &graph));
-  GV_CUDA(cudaGraphInstantiate(&exec, graph, 0));
-  auto t = time_batches(
-      s, reps, 1, [&](int) { GV_CUDA(cudaGraphLaunch(exec, s)); }, 2);
-  for (double& v : t) v /= calls;
-  cudaGraphExecDestroy(exec);
-  cudaGraphDestroy(graph);
-  return t;
-}
-
 }  // namespace
 
 void run_gemv(Context& ctx) {

@@ -353,29 +353,6 @@ class Replayer {
   Bufs b_;
 };
 
-// Seconds per replay of a captured graph.
-std::vector<double> graph_times(cudaStream_t s, int reps, const std::function<void()>& record) {
-  cudaGraph_t graph;
-  cudaGraphExec_t exec;
-  GV_CUDA(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
-  try {
-    record();
-  } catch (...) {  // leave the stream usable: end (and drop) the broken capture
-    cudaGraph_t broken = nullptr;
-    cudaStreamEndCapture(s, &broken);
-    if (broken) cudaGraphDestroy(broken);
-    cudaGetLastError();
-    throw;
-  }
-  GV_CUDA(cudaStreamEndCapture(s, &graph));
-  GV_CUDA(cudaGraphInstantiate(&exec, graph, 0));
-  auto t = time_batches(
-      s, reps, 1, [&](int) { GV_CUDA(cudaGraphLaunch(exec, s)); }, 2);
-  cudaGraphExecDestroy(exec);
-  cudaGraphDestroy(graph);
-  return t;
-}
-
 std::vector<double> to_ms(std::vector<double> t) {
   for (double& v : t) v *= 1e3;
   return t;
@@ -410,7 +387,7 @@ ReplayResult replay(Context& ctx, const ReplayPlan& plan, const std::string& tag
   for (bool pdl : {false, true}) {
     if (pdl && !has_q4) continue;
     try {
-      t = graph_times(s, reps, [&] { r.issue_all(pdl); });
+      t = time_graph(s, reps, 1, [&] { r.issue_all(pdl); });
     } catch (const std::exception& e) {
       ctx.fail("replay " + tag + (pdl ? " graph with PDL: " : " graph: ") + e.what());
       continue;
@@ -446,7 +423,7 @@ ReplayResult replay(Context& ctx, const ReplayPlan& plan, const std::string& tag
     const std::string cls = entry.first;
     const int count = entry.second;
     const bool pdl = has_q4 && res.graph_pdl_ok;
-    t = graph_times(s, reps, [&] { r.issue_all(pdl, cls); });
+    t = time_graph(s, reps, 1, [&] { r.issue_all(pdl, cls); });
     m = make_measurement("replay-" + tag + "-graph-" + cls, "replay_ms", "ms", to_ms(t),
                          cond(pdl ? "graph-pdl" : "graph", cls));
     m.conditions.push_back({"class_ops", std::int64_t(count)});
