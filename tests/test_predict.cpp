@@ -236,3 +236,59 @@ TEST(Timeline, SkippingAheadOverIdenticalLayersGivesTheSameStepAsSimulatingEvery
     for (std::size_t c = 0; c < a.classes.size(); ++c) EXPECT_NEAR(b.classes[c].gpu_s / a.classes[c].gpu_s, 1.0, 1e-9);
   }
 }
+
+TEST(Timeline, TimingEachOpPairOnceGivesTheSameStepAsTimingEveryOp) {
+  // A graph with repeated layers, varied shapes and L2-dependent neighbours, with and without the
+  // timing index and the block skip, on cards whose L2 holds different outputs.
+  Graph g;
+  g.ops.push_back(tiny("embedding"));
+  for (int layer = 0; layer < 12; ++layer) {
+    g.ops.push_back(tiny("norm"));
+    g.ops.push_back(gemm(4096, 1280, 1280));
+    g.ops.push_back(gemm(1, 5120, 5120));
+    g.ops.back().kernels = 3;
+    g.ops.push_back(gemm(64 * (layer % 3 + 1), 640, 2560));
+    g.ops.push_back(tiny("add"));
+  }
+  g.ops.push_back(gemm(1, 32000, 5120));
+  const TimingIndex index = index_timings(g);
+  ASSERT_EQ(index.key.size(), g.ops.size());
+  EXPECT_LT(index.keys, g.ops.size());    // pairs repeat
+  EXPECT_EQ(index.key[2], index.key[7]);  // the second layer's first GEMM follows the same norm
+  for (const char* card : {"rtx-3060-12gb", "rtx-4090"})
+    for (bool one_kernel : {false, true})
+      for (double host_us : {0.0, 4.0, 40.0}) {
+        StackParams s{host_us, 0.5, true, one_kernel};
+        Graph plain = g;
+        Graph indexed = g;
+        indexed.timing = index;
+        indexed.repeat = find_repeated_block(indexed);
+        StepPrediction a = simulate_step(gpu(card), plain, hw(), s);
+        StepPrediction b = simulate_step(gpu(card), indexed, hw(), s);
+        StepPrediction c = simulate_step(gpu(card), indexed, hw(), s, true);  // every op kept
+        for (const StepPrediction* x : {&b, &c}) {
+          EXPECT_NEAR(x->seconds / a.seconds, 1.0, 1e-12) << card;
+          EXPECT_NEAR(x->idle_s, a.idle_s, 1e-12 * a.seconds) << card;
+          EXPECT_NEAR(x->compute_s, a.compute_s, 1e-12 * a.seconds) << card;
+          EXPECT_NEAR(x->memory_s, a.memory_s, 1e-12 * a.seconds) << card;
+          EXPECT_NEAR(x->latency_s, a.latency_s, 1e-12 * a.seconds) << card;
+          EXPECT_EQ(x->kernels, a.kernels);
+          ASSERT_EQ(x->classes.size(), a.classes.size());
+          for (std::size_t k = 0; k < a.classes.size(); ++k) {
+            EXPECT_NEAR(x->classes[k].gpu_s, a.classes[k].gpu_s, 1e-12 * a.seconds);
+            EXPECT_NEAR(x->classes[k].dram_bytes, a.classes[k].dram_bytes, 1e-9 * a.classes[k].dram_bytes + 1e-9);
+            EXPECT_EQ(x->classes[k].kernels, a.classes[k].kernels);
+          }
+        }
+        ASSERT_EQ(c.ops.size(), g.ops.size());
+      }
+  // An index that does not cover the ops (edited afterwards) is ignored, not misread.
+  Graph stale = g;
+  stale.timing = index;
+  stale.ops.push_back(tiny("extra"));
+  Graph fresh = stale;
+  fresh.timing = {};
+  StackParams s{4.0, 0.5, true};
+  EXPECT_DOUBLE_EQ(simulate_step(gpu("rtx-4090"), stale, hw(), s).seconds,
+                   simulate_step(gpu("rtx-4090"), fresh, hw(), s).seconds);
+}

@@ -1,5 +1,8 @@
 #include "gpuperf/graph.hpp"
 
+#include <functional>
+#include <unordered_map>
+
 #include <array>
 
 namespace gpuperf {
@@ -91,6 +94,48 @@ std::optional<RepeatedBlock> find_repeated_block(const Graph& g) {
     }
   }
   return best;
+}
+
+TimingIndex index_timings(const Graph& g) {
+  auto cost_hash = [](const Op& op) {
+    std::size_t h = static_cast<std::size_t>(op.op_class);
+    auto mix = [&h](std::size_t v) { h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2); };
+    mix(std::hash<std::int64_t>{}(op.gemm.m));
+    mix(std::hash<std::int64_t>{}(op.gemm.n));
+    mix(std::hash<std::int64_t>{}(op.gemm.k));
+    mix(std::hash<std::int64_t>{}(op.gemm.batch));
+    mix(std::hash<double>{}(op.flops));
+    mix(std::hash<double>{}(op.weight_bytes));
+    mix(std::hash<double>{}(op.activation_bytes));
+    mix(std::hash<double>{}(op.write_bytes));
+    return h;
+  };
+  // Cost classes: ops equal under same_cost share one.
+  std::unordered_map<std::size_t, std::vector<std::uint32_t>> buckets;  // hash -> cost classes
+  std::vector<const Op*> representative;
+  std::vector<std::uint32_t> cost(g.ops.size());
+  for (std::size_t i = 0; i < g.ops.size(); ++i) {
+    auto& bucket = buckets[cost_hash(g.ops[i])];
+    std::uint32_t c = static_cast<std::uint32_t>(representative.size());
+    for (std::uint32_t candidate : bucket)
+      if (same_cost(*representative[candidate], g.ops[i])) c = candidate;
+    if (c == representative.size()) {
+      representative.push_back(&g.ops[i]);
+      bucket.push_back(c);
+    }
+    cost[i] = c;
+  }
+  // Pairs (cost, predecessor's cost); the first op has no predecessor.
+  TimingIndex index;
+  index.key.resize(g.ops.size());
+  std::unordered_map<std::uint64_t, std::uint32_t> pairs;
+  for (std::size_t i = 0; i < g.ops.size(); ++i) {
+    std::uint64_t before = i == 0 ? 0xFFFFFFFFull : cost[i - 1];
+    auto [it, fresh] = pairs.try_emplace((static_cast<std::uint64_t>(cost[i]) << 32) | before, index.keys);
+    if (fresh) ++index.keys;
+    index.key[i] = it->second;
+  }
+  return index;
 }
 
 double total_flops(const Graph& g) {

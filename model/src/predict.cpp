@@ -189,47 +189,72 @@ StepPrediction simulate_step(const Gpu& gpu, const Graph& graph, const HardwareP
     return tile_cache[h % tile_cache.size()];
   };
 
+  const std::size_t n = graph.ops.size();
+  const bool indexed = n > 0 && graph.timing.key.size() == n;
+  std::vector<OpTiming> timings(indexed ? graph.timing.keys : 0);
+  std::vector<char> timed(timings.size(), 0);
+
+  // Adds `times` runs of an op (k kernels, timing t) to the step's and its class's sums.
+  auto accumulate = [&](const Op& op, const OpTiming& t, int k, double times) {
+    p.kernels += static_cast<int>(times) * k;
+    p.gpu_s += times * t.gpu_s;
+    auto& cl = classes[static_cast<std::size_t>(op.op_class)];
+    cl.kernels += static_cast<int>(times) * k;
+    cl.gpu_s += times * t.gpu_s;
+    cl.flops += times * op.flops;
+    cl.dram_bytes += times * t.dram_bytes;
+    // An op's GPU time is its longest term; it is attributed whole to that term.
+    double& step_term = t.bound == Bound::latency ? p.latency_s : t.bound == Bound::compute ? p.compute_s : p.memory_s;
+    double& class_term = t.bound == Bound::latency   ? cl.latency_s
+                         : t.bound == Bound::compute ? cl.compute_s
+                                                     : cl.memory_s;
+    step_term += times * t.gpu_s;
+    class_term += times * t.gpu_s;
+  };
+  // Indexed graphs count the runs of each timing pair and add them up once at the end.
+  std::vector<std::uint32_t> runs(timings.size(), 0);
+  std::vector<const Op*> first_of(timings.size(), nullptr);
+
   auto run_op = [&](const Op& op) {
     if (op.tensor_mode && card.tensor_flops_s[static_cast<std::size_t>(*op.tensor_mode)] <= 0) {
       if (!unsupported) unsupported = &op;
       return;
     }
     double l2_input = prev_write <= card.l2_resident_bytes ? prev_write : 0.0;
-    // Graphs repeat identical ops back to back; reuse the last timing when nothing differs.
-    OpTiming t = (prev_op && l2_input == prev_l2_input && same_cost(*prev_op, op)) ? prev_timing : [&] {
+    auto compute = [&] {
       const TileEntry& te = tile_efficiency(op);
       return time_op_inline(card, hw, op, l2_input, te.efficiency, stack.one_kernel_per_op ? 1 : 0, te.inverse);
-    }();
-    prev_op = &op;
-    prev_timing = t;
-    prev_l2_input = l2_input;
+    };
     prev_write = op.write_bytes;
+    const int k = stack.one_kernel_per_op ? 1 : std::max(1, op.kernels);
+    const OpTiming* t = nullptr;
+    if (indexed) {
+      // Ops of one (cost, predecessor cost) pair time the same: each pair is timed once.
+      const std::uint32_t key = graph.timing.key[static_cast<std::size_t>(&op - graph.ops.data())];
+      if (!first_of[key]) {
+        timings[key] = compute();
+        first_of[key] = &op;
+      }
+      ++runs[key];
+      t = &timings[key];
+    } else {
+      // Graphs repeat identical ops back to back; reuse the last timing when nothing differs.
+      if (!(prev_op && l2_input == prev_l2_input && same_cost(*prev_op, op))) prev_timing = compute();
+      prev_op = &op;
+      prev_l2_input = l2_input;
+      t = &prev_timing;
+      accumulate(op, *t, k, 1.0);
+    }
     // The op's K kernels, each issued c after the last and running d: closed form of
     // free_k = max(host_k, free_{k-1}) + d with host_k = host + k·c.
-    const int k = stack.one_kernel_per_op ? 1 : std::max(1, op.kernels);
-    const double d = k == 1 ? t.gpu_s : t.gpu_s / k, c = host_per_kernel_s;
+    const double d = k == 1 ? t->gpu_s : t->gpu_s / k, c = host_per_kernel_s;
     double free_new = std::max({gpu_free + k * d, host + k * c + d, host + c + k * d});
     p.idle_s += free_new - gpu_free - k * d;
     gpu_free = free_new;
     host += k * c;
-    p.kernels += k;
-    p.gpu_s += t.gpu_s;
-    auto& cl = classes[static_cast<std::size_t>(op.op_class)];
-    cl.kernels += k;
-    cl.gpu_s += t.gpu_s;
-    cl.flops += op.flops;
-    cl.dram_bytes += t.dram_bytes;
-    // An op's GPU time is its longest term; it is attributed whole to that term.
-    double& step_term = t.bound == Bound::latency ? p.latency_s : t.bound == Bound::compute ? p.compute_s : p.memory_s;
-    double& class_term = t.bound == Bound::latency   ? cl.latency_s
-                         : t.bound == Bound::compute ? cl.compute_s
-                                                     : cl.memory_s;
-    step_term += t.gpu_s;
-    class_term += t.gpu_s;
-    if (keep_ops) p.ops.push_back(t);
+    if (keep_ops) p.ops.push_back(*t);
   };
 
-  const std::size_t n = graph.ops.size();
   const RepeatedBlock rb = graph.repeat.value_or(RepeatedBlock{n, 0, 0});
   for (std::size_t i = 0; i < rb.begin && i < n; ++i) run_op(graph.ops[i]);
   if (rb.period > 0 && !keep_ops) {
@@ -243,9 +268,11 @@ StepPrediction simulate_step(const Gpu& gpu, const Graph& graph, const HardwareP
     std::size_t done = 0;
     StepPrediction block_start;
     std::array<ClassBreakdown, kOpClassCount> classes_start{};
+    std::vector<std::uint32_t> runs_start;
     while (done < rb.count) {
       block_start = p;
       classes_start = classes;
+      runs_start = runs;
       for (std::size_t j = 0; j < rb.period; ++j) run_op(graph.ops[rb.begin + done * rb.period + j]);
       ++done;
       State delta{host - before.host, gpu_free - before.gpu_free, p.idle_s - before.idle};
@@ -275,6 +302,8 @@ StepPrediction simulate_step(const Gpu& gpu, const Graph& graph, const HardwareP
           cl.flops += left * (cl.flops - st.flops);
           cl.dram_bytes += left * (cl.dram_bytes - st.dram_bytes);
         }
+        for (std::size_t key = 0; key < runs.size(); ++key)
+          runs[key] += static_cast<std::uint32_t>(rb.count - done) * (runs[key] - runs_start[key]);
         done = rb.count;
       }
     }
@@ -283,6 +312,10 @@ StepPrediction simulate_step(const Gpu& gpu, const Graph& graph, const HardwareP
   } else {
     for (std::size_t i = rb.begin; i < n; ++i) run_op(graph.ops[i]);
   }
+  for (std::size_t key = 0; key < runs.size(); ++key)
+    if (runs[key] > 0)
+      accumulate(*first_of[key], timings[key], stack.one_kernel_per_op ? 1 : std::max(1, first_of[key]->kernels),
+                 static_cast<double>(runs[key]));
   if (unsupported) {
     StepPrediction failed;
     failed.error = gpu.spec.id + " (" + gpu.arch.id + ") has no " + std::string(to_string(*unsupported->tensor_mode)) +

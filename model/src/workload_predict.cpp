@@ -16,6 +16,7 @@ Workload make_workload(const ModelSpec& model, const Scenario& scenario, int sd_
     w.unit = "tokens/s";
   }
   w.graph.repeat = find_repeated_block(w.graph);
+  w.graph.timing = index_timings(w.graph);
   return w;
 }
 

@@ -69,11 +69,20 @@ struct RepeatedBlock {
   std::size_t count = 0;
 };
 
+// Ops that time the same on any card: equal cost (same_cost) after an op of equal cost (the
+// predecessor's output decides what an op reads from L2). key[i] numbers op i's (cost, predecessor
+// cost) pair from 0 to keys - 1, so a prediction times each pair once.
+struct TimingIndex {
+  std::vector<std::uint32_t> key;
+  std::uint32_t keys = 0;
+};
+
 struct Graph {
   std::string model_id;
   std::string unit;  // what one run of the graph is: "UNet step", "decode token", ...
   std::vector<Op> ops;
   std::optional<RepeatedBlock> repeat;  // set by find_repeated_block; lets predictions skip ahead
+  TimingIndex timing;                   // set by index_timings; ignored unless it covers every op
 };
 
 // Two ops cost the same on any card when every field the roofline reads is equal (names aside).
@@ -81,6 +90,8 @@ bool same_cost(const Op& a, const Op& b);
 // The longest run of at least three identical back-to-back blocks starting among the first few ops;
 // nullopt if there is none.
 std::optional<RepeatedBlock> find_repeated_block(const Graph& g);
+// The graph's timing pairs (see TimingIndex). Recompute after changing the ops.
+TimingIndex index_timings(const Graph& g);
 
 struct ClassTotals {
   OpClass op_class = OpClass::elementwise;
