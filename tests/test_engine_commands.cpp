@@ -72,6 +72,14 @@ TEST(Explain, VsDecomposesTheSpeedup) {
     EXPECT_TRUE(has(r.out, key)) << key;
 }
 
+TEST(Explain, ASlowerCardNamesWhereTheTimeIsLost) {
+  // The RTX 3050 has 20 SMs against the 3060's 28: compute is where its SD step loses time.
+  auto r = run({"explain", "--gpu", "rtx-3050-8gb", "--vs", "rtx-3060-12gb", "--model", "sd15"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(has(r.out, "lost per step is compute")) << r.out;
+  EXPECT_FALSE(has(r.out, "saved per step")) << r.out;
+}
+
 TEST(Explain, PerClassTableNamesTheBound) {
   auto r = run({"explain", "--gpu", "rtx-3060-12gb", "--model", "sd15"});
   ASSERT_EQ(r.code, 0) << r.err;

@@ -261,12 +261,18 @@ VsExplanation explain_vs(const Request& a, const WorkloadPrediction& pa, const R
                   ratio(memory_bandwidth_gb_s(ga.spec), memory_bandwidth_gb_s(gb.spec)) + " the DRAM bandwidth, " +
                   ratio(ga.spec.l2_mib, gb.spec.l2_mib) + " the L2 and " +
                   ratio(ga.spec.boost_clock_mhz, gb.spec.boost_clock_mhz) + " the clock.");
-  // The largest share of the saving, in words.
+  // The largest share of the saving (or of the loss, when A is slower), in words.
+  const double sign = saved >= 0 ? 1.0 : -1.0;
   const TermDelta* top = &terms[0];
   for (const auto& d : terms)
-    if (d.b_s - d.a_s > top->b_s - top->a_s) top = &d;
-  words.push_back("Most of the " + ms(saved) + " saved per step is " + top->term + " (" +
-                  format_sig(100.0 * (top->b_s - top->a_s) / saved, 3) + "%).");
+    if (sign * (d.b_s - d.a_s) > sign * (top->b_s - top->a_s)) top = &d;
+  if (saved >= 0) {
+    words.push_back("Most of the " + ms(saved) + " saved per step is " + top->term + " (" +
+                    format_sig(100.0 * (top->b_s - top->a_s) / saved, 3) + "%).");
+  } else {
+    words.push_back("Most of the " + ms(-saved) + " lost per step is " + top->term + " (" +
+                    format_sig(100.0 * (top->b_s - top->a_s) / saved, 3) + "%).");
+  }
   words.push_back("The host issues the same " + std::to_string(sa.kernels) + " kernels for both in " + ms(sa.host_s) +
                   " per step; " + gb.spec.id + "'s GPU is busy " + ms(sb.gpu_s) + " and idles " + ms(sb.idle_s) + ", " +
                   ga.spec.id + "'s is busy " + ms(sa.gpu_s) + " and idles " + ms(sa.idle_s) + ".");
