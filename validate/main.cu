@@ -83,7 +83,8 @@ ReplayPointsFile replay_points_file(const Context& ctx, const std::string& card_
                  ", fp16 GEMVs and lm_head by cuBLAS; naive attention over the fp16 KV cache; small ops as "
                  "byte-moving kernels of the op's bytes). SD 1.5 UNet step 512x512 CFG batch 2: convs and matmuls "
                  "as cuBLAS GEMMs, naive attention, norms/elementwise as byte-moving kernels. cuda-graph = the step "
-                 "captured once and replayed (4-bit GEMVs with programmatic dependent launch); cuda-eager = the "
+                 "captured once and replayed (the best of: plain, programmatic dependent launch on the 4-bit GEMVs, "
+                 "and on every own kernel); cuda-eager = the "
                  "same kernels launched one by one from C++ (no Python).";
   f.points = ctx.replay_points;
   f.sources = {"measured by gpuperf-validate on " + d.name + ", " + date + " (validate/RUNS.md)"};

@@ -1,9 +1,10 @@
 // gemv_q4: the 4-bit weight-only GEMV kernels (layout in gemv_q4.cuh) and their benchmark at every
-// LLaMA-13B layer shape and for one whole layer (7 GEMVs back to back in a CUDA graph), against a
-// float64 host reference and the measured DRAM copy bandwidth.
+// LLaMA-13B layer shape and for one whole layer (7 GEMVs back to back in a CUDA graph; and 4, with q/k/v and
+// gate/up fused), against a float64 host reference and the measured DRAM copy bandwidth.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -18,6 +19,7 @@ namespace {
 constexpr int kRowsPerWarp = 2;       // rowpair kernel
 constexpr int kWarpsPerBlock = 8;     // both kernels: 256 threads
 constexpr int kMaxRowsPerBlock = 64;  // tiles kernel
+constexpr int kMaxStreamRows = 128;   // stream kernel
 
 __device__ __forceinline__ uint4 load_stream(const uint4* p) {
   uint4 v;
@@ -263,6 +265,152 @@ __global__ void __launch_bounds__(256, MINB)
   for (int i = int(threadIdx.x); i < rows; i += blockDim.x) y[row0 + i] = __float2half(sums[i]);
 }
 
+// ---- stream: each warp streams one contiguous run of (row, tile) items. The matrix is a linear array
+// of 512-byte tiles (item i = row * T + tile at byte i * 512; its scales at i * 32), so a warp's loads
+// are one sequential stream, addressed as immediates off one pointer per round. A ring of D items per
+// warp is in flight: item i + D is loaded as soon as item i is consumed (no load/compute phases). The
+// partial sum stays per lane across a row's tiles and is reduced once per row (shared-memory atomics
+// only where a row's tiles span two warps). A partial last tile (K not a multiple of 1024) is loaded
+// whole: its padding words and groups are finite (the fill writes zeros) and meet zero activations.
+// Dequant per word (8 weights): one shift and four LOP3 (the odd nibble pairs are read as 64 + q from
+// bits 4..7 of each half), four exact HSUB2 giving q - 8, four HFMA2 with x, then the zero as one HFMA2
+// with the word's precomputed activation sums ((q - z) x = (q - 8) x - (z - 8) x) and the group scale
+// as one HFMA2: 16 instructions per word, fp32 per tile.
+template <int D, int MINB, bool LANES>
+__global__ void __launch_bounds__(256, MINB)
+    gemv_q4_stream(const uint4* __restrict__ w4, const uint4* __restrict__ sz4, const __half* x, __half* __restrict__ y,
+                   int n, int k, int rpb) {
+  // T * 128 vectors: the activations, zero past K; then T * 32 sum vectors; then (LANES) rpb * 32 floats
+  extern __shared__ uint4 xs[];
+  __shared__ float sums[kMaxStreamRows];
+  pdl_trigger();
+  const int T = Q4Weights::tiles(k), nb = k / 256;
+  uint4* xsum = xs + T * 128;  // (tile, lane): per word j, (sum of even, sum of odd columns) of its 8
+  float* part = reinterpret_cast<float*>(xsum + T * 32);  // (row, lane) partial sums
+  const int warp = int(threadIdx.x >> 5), lane = int(threadIdx.x & 31), hi = lane >> 4;
+  const int row0 = int(blockIdx.x) * rpb;
+  const int rows = min(rpb, n - row0);
+  const int ntiles = rows * T;
+  const int i0 = (warp * ntiles) / kWarpsPerBlock, i1 = ((warp + 1) * ntiles) / kWarpsPerBlock;
+  const int cnt = i1 - i0;
+  const size_t g0 = size_t(row0) * T + size_t(i0);  // the warp's first item in the matrix
+  const uint4* wp = w4 + g0 * 32 + lane;
+  const uint4* sp = sz4 + g0 * 2 + hi;
+  uint4 q[D], sv[D];
+#pragma unroll
+  for (int u = 0; u < D; ++u)
+    if (u < cnt) {  // weights first: they do not depend on the previous kernel
+      q[u] = load_stream(wp + u * 32);
+      sv[u] = load_stream(sp + u * 2);
+    }
+  if (LANES) {
+    for (int i = int(threadIdx.x); i < rows * 32; i += blockDim.x) part[i] = 0.0f;
+  } else {
+    for (int i = int(threadIdx.x); i < rows; i += blockDim.x) sums[i] = 0.0f;
+  }
+  pdl_wait();  // x is the previous kernel's output
+  const uint4* xv = reinterpret_cast<const uint4*>(x);
+  for (int i = int(threadIdx.x); i < T * 128; i += blockDim.x) xs[i] = i < k / 8 ? xv[i] : make_uint4(0, 0, 0, 0);
+  for (int i = int(threadIdx.x); i < T * 32; i += blockDim.x) {
+    std::uint32_t o[4];
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      const int b = 4 * (i >> 5) + j;
+      float e = 0.0f, d = 0.0f;
+      if (b < nb) {
+        const uint4 v = xv[b * 32 + (i & 31)];
+        const float2 f0 = __half22float2(as_half2(v.x)), f1 = __half22float2(as_half2(v.y));
+        const float2 f2 = __half22float2(as_half2(v.z)), f3 = __half22float2(as_half2(v.w));
+        e = f0.x + f1.x + f2.x + f3.x;
+        d = f0.y + f1.y + f2.y + f3.y;
+      }
+      const __half2 h = __floats2half2_rn(e, d);
+      std::memcpy(&o[j], &h, 4);
+    }
+    xsum[i] = make_uint4(o[0], o[1], o[2], o[3]);
+  }
+  __syncthreads();
+  int ct = i0 % T, cr = i0 / T;  // tile and row (within the block) of the next item to compute
+  float acc = 0.0f;
+  auto dot = [&](const uint4& qq, const uint4& ss) {
+    const __half2 k1032 = __float2half2_rn(1032.0f), k72 = __float2half2_rn(72.0f);
+    const __half2 k08 = __floats2half2_rn(0.0f, 8.0f);
+    const uint4* xt = xs + ct * 128 + lane;
+    const uint4 xsm = xsum[ct * 32 + lane];
+    __half2 t = __float2half2_rn(0.0f);
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      const std::uint32_t w0 = comp(qq, j), w1 = w0 >> 8;
+      const __half2 s_zc = __hsub2(as_half2(comp(ss, j)), k08);  // (scale, zero - 8)
+      const uint4 xx = xt[j * 32];
+      __half2 a = __hmul2(__hsub2(as_half2((w0 & 0x000F000Fu) | 0x64006400u), k1032), as_half2(xx.x));
+      a = __hfma2(__hsub2(as_half2((w0 & 0x00F000F0u) | 0x54005400u), k72), as_half2(xx.y), a);
+      a = __hfma2(__hsub2(as_half2((w1 & 0x000F000Fu) | 0x64006400u), k1032), as_half2(xx.z), a);
+      a = __hfma2(__hsub2(as_half2((w1 & 0x00F000F0u) | 0x54005400u), k72), as_half2(xx.w), a);
+      a = __hfma2(__hneg2(__high2half2(s_zc)), as_half2(comp(xsm, j)), a);
+      t = __hfma2(a, __low2half2(s_zc), t);
+    }
+    const float2 f = __half22float2(t);
+    acc += f.x + f.y;
+  };
+  auto step = [&]() {
+    if (++ct == T) {
+      if (LANES) {  // one conflict-free shared atomic per lane; the lanes are summed at the end
+        atomicAdd(&part[cr * 32 + lane], acc);
+      } else {
+        float v = acc;
+#pragma unroll
+        for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+        if (lane == 0) atomicAdd(&sums[cr], v);
+      }
+      acc = 0.0f;
+      ct = 0;
+      ++cr;
+    }
+  };
+  int base = 0;
+  for (; base + 2 * D <= cnt; base += D) {  // every load of the next round is in range: no checks
+    wp += D * 32;
+    sp += D * 2;
+#pragma unroll
+    for (int u = 0; u < D; ++u) {
+      dot(q[u], sv[u]);
+      q[u] = load_stream(wp + u * 32);
+      sv[u] = load_stream(sp + u * 2);
+      step();
+    }
+  }
+  for (; base < cnt; base += D) {
+    wp += D * 32;
+    sp += D * 2;
+#pragma unroll
+    for (int u = 0; u < D; ++u)
+      if (base + u < cnt) {
+        dot(q[u], sv[u]);
+        if (base + u + D < cnt) {
+          q[u] = load_stream(wp + u * 32);
+          sv[u] = load_stream(sp + u * 2);
+        }
+        step();
+      }
+  }
+  if (ct != 0 && cnt > 0) {
+    ct = T - 1;
+    step();
+  }
+  __syncthreads();
+  if (LANES) {
+    for (int r = warp; r < rows; r += kWarpsPerBlock) {
+      float v = part[r * 32 + lane];
+#pragma unroll
+      for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+      if (lane == 0) y[row0 + r] = __float2half(v);
+    }
+  } else {
+    for (int i = int(threadIdx.x); i < rows; i += blockDim.x) y[row0 + i] = __float2half(sums[i]);
+  }
+}
+
 int sm_count() {
   static int n = [] {
     int dev = 0, v = 0;
@@ -294,6 +442,32 @@ void launch_tiles(const Q4Weights& w, const __half* x, __half* y, cudaStream_t s
     GV_CUDA(cudaLaunchKernelEx(&cfg, gemv_q4_tiles<U, MINB>, w.qweight, reinterpret_cast<const uint4*>(w.scale_zero), x,
                                y, w.n, w.k, rpb));
   }
+}
+
+template <int D, int MINB, bool LANES>
+void launch_stream(const Q4Weights& w, const __half* x, __half* y, cudaStream_t s, bool pdl) {
+  const int target_blocks = sm_count() * MINB;
+  const int rpb = std::min(kMaxStreamRows, std::max(1, (w.n + target_blocks - 1) / target_blocks));
+  cudaLaunchConfig_t cfg{};
+  cfg.gridDim = dim3(unsigned((w.n + rpb - 1) / rpb));
+  cfg.blockDim = dim3(kWarpsPerBlock * 32);
+  cfg.dynamicSmemBytes = size_t(Q4Weights::tiles(w.k)) * 2560 + (LANES ? size_t(rpb) * 128 : 0);
+  if (cfg.dynamicSmemBytes > 48 * 1024) {
+    static bool raised = [] {
+      GV_CUDA(
+          cudaFuncSetAttribute(gemv_q4_stream<D, MINB, LANES>, cudaFuncAttributeMaxDynamicSharedMemorySize, 64 * 1024));
+      return true;
+    }();
+    (void)raised;
+  }
+  cfg.stream = s;
+  cudaLaunchAttribute attr[1];
+  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr[0].val.programmaticStreamSerializationAllowed = 1;
+  cfg.attrs = attr;
+  cfg.numAttrs = pdl ? 1 : 0;
+  GV_CUDA(cudaLaunchKernelEx(&cfg, gemv_q4_stream<D, MINB, LANES>, reinterpret_cast<const uint4*>(w.qweight),
+                             reinterpret_cast<const uint4*>(w.scale_zero), x, y, w.n, w.k, rpb));
 }
 
 template <int ITERS>
@@ -342,14 +516,22 @@ void launch_rowpair_any(const Q4Weights& w, const __half* x, __half* y, cudaStre
   }
 }
 
-__global__ void fill_q4_kernel(std::uint32_t* qw, size_t words, __half2* sz, size_t groups, unsigned seed) {
+// Padding words and groups (past K) are written as zeros: the stream kernel reads them (times zero).
+__global__ void fill_q4_kernel(std::uint32_t* qw, size_t words, __half2* sz, size_t groups, unsigned seed, int k) {
   const size_t stride = size_t(gridDim.x) * blockDim.x;
-  for (size_t i = size_t(blockIdx.x) * blockDim.x + threadIdx.x; i < words; i += stride) qw[i] = hash_u32(i * 2 + seed);
+  const int rw = Q4Weights::row_words(k), rg = Q4Weights::row_groups(k);
+  for (size_t i = size_t(blockIdx.x) * blockDim.x + threadIdx.x; i < words; i += stride) {
+    const int wr = int(i % size_t(rw));
+    const int b = 4 * (wr / 128) + wr % 4;  // the word's 256-column block
+    qw[i] = b < k / 256 ? hash_u32(i * 2 + seed) : 0u;
+  }
   for (size_t i = size_t(blockIdx.x) * blockDim.x + threadIdx.x; i < groups; i += stride) {
+    const int gi = int(i % size_t(rg));
+    const int g = 8 * (gi / 8) + 2 * (gi % 4) + (gi % 8) / 4;  // inverse of sz_index
     // scale ~ 0.01..0.03, zero ~ 6..10 (not an integer: the kernel must not rely on it).
     float sc = 0.02f + 0.01f * hash_uniform(i, seed + 17);
     float z = 8.0f + 2.0f * hash_uniform(i, seed + 29);
-    sz[i] = __floats2half2_rn(sc, z);
+    sz[i] = g < k / 128 ? __floats2half2_rn(sc, z) : __floats2half2_rn(0.0f, 0.0f);
   }
 }
 
@@ -376,6 +558,16 @@ std::string to_string(GemvKernel k) {
       return "tiles-u2-db";
     case GemvKernel::tiles_u4_db:
       return "tiles-u3-db";
+    case GemvKernel::stream_d4:
+      return "stream-d4";
+    case GemvKernel::stream_d6:
+      return "stream-d6";
+    case GemvKernel::stream_d3:
+      return "stream-d3";
+    case GemvKernel::stream_d3_lanes:
+      return "stream-d3-lanes";
+    case GemvKernel::stream_d2_lanes:
+      return "stream-d2-lanes";
   }
   return "?";
 }
@@ -401,12 +593,22 @@ void launch_gemv_q4(const Q4Weights& w, const __half* x, __half* y, cudaStream_t
       return launch_tiles<2, 4, true>(w, x, y, s, pdl);
     case GemvKernel::tiles_u4_db:
       return launch_tiles<3, 2, true>(w, x, y, s, pdl);
+    case GemvKernel::stream_d4:
+      return launch_stream<4, 4, false>(w, x, y, s, pdl);
+    case GemvKernel::stream_d6:
+      return launch_stream<6, 3, false>(w, x, y, s, pdl);
+    case GemvKernel::stream_d3:
+      return launch_stream<3, 4, false>(w, x, y, s, pdl);
+    case GemvKernel::stream_d3_lanes:
+      return launch_stream<3, 4, true>(w, x, y, s, pdl);
+    case GemvKernel::stream_d2_lanes:
+      return launch_stream<2, 5, true>(w, x, y, s, pdl);
   }
 }
 
 void fill_q4_weights(std::uint32_t* qw, __half2* sz, int n, int k, unsigned seed, cudaStream_t s) {
   fill_q4_kernel<<<1024, 256, 0, s>>>(qw, size_t(n) * Q4Weights::row_words(k), sz, size_t(n) * Q4Weights::row_groups(k),
-                                      seed);
+                                      seed, k);
   GV_LAUNCHED();
 }
 
@@ -512,8 +714,8 @@ void run_gemv(Context& ctx) {
   const ShapeQ4 shapes[] = {{"llama13b-qkvo-5120x5120", 5120, 5120},
                             {"llama13b-gate-up-5120x13824", 13824, 5120},
                             {"llama13b-down-13824x5120", 5120, 13824}};
-  const GemvKernel kernels[] = {GemvKernel::rowpair, GemvKernel::tiles_u4, GemvKernel::tiles_u2_db,
-                                GemvKernel::tiles_u4_db};
+  const GemvKernel kernels[] = {GemvKernel::tiles_u2_db, GemvKernel::stream_d3, GemvKernel::stream_d3_lanes,
+                                GemvKernel::stream_d2_lanes};
   // The best measured copy (kernels or cudaMemcpy): the bandwidth a GEMV is held to.
   double copy_gb_s = 0;
   for (const auto& m : ctx.results)
@@ -522,7 +724,10 @@ void run_gemv(Context& ctx) {
   auto pct = [&](Measurement& m) {
     if (copy_gb_s > 0) m.conditions.push_back({"pct_of_copy", std::round(1000 * m.value / copy_gb_s) / 10});
   };
-  DeviceBuffer<__half> x(16384), y(16384);
+  // GPUPERF_VALIDATE_GEMV_CHECK_ONLY=1: only the checked launches (two per kernel and shape), for a profiler.
+  const char* env_check_only = std::getenv("GPUPERF_VALIDATE_GEMV_CHECK_ONLY");
+  const bool check_only = env_check_only && std::string(env_check_only) == "1";
+  DeviceBuffer<__half> x(16384), y(32768);  // y: up to the fused gate/up GEMV's 27648 rows
   fill_half(x.get(), 16384, 4242u, 1.0f, s);
   for (const auto& sh : shapes) {
     Q4Weights proto;
@@ -552,7 +757,7 @@ void run_gemv(Context& ctx) {
                        to_string(kern).c_str(), rel);
         }
       }
-      if (!ok) continue;
+      if (!ok || check_only) continue;
       const std::string name = "gemv-q4-" + to_string(kern) + "-" + sh.label;
       auto conditions = [&](const char* mode, double gb_s, bool pdl) {
         std::vector<Condition> c = {{"shape", std::string(sh.label)},
@@ -592,6 +797,7 @@ void run_gemv(Context& ctx) {
         ctx.add(m);
       }
     }
+    if (check_only) continue;
     // What a copy of the same bytes reaches in the same setting (cudaMemcpy nodes in a graph, rotated
     // over >= 4x L2): the ceiling for a kernel this short.
     {
@@ -616,6 +822,7 @@ void run_gemv(Context& ctx) {
     }
   }
 
+  if (check_only) return;
   // One LLaMA-13B layer's 7 GEMVs (q, k, v, o, gate, up, down) back to back in a graph, over enough
   // layers' weights that none stays in L2: the aggregate rate a decode step sees.
   {
@@ -664,6 +871,60 @@ void run_gemv(Context& ctx) {
         }
         ctx.add(m);
       }
+    // The same layer with the GEMVs that share an input fused, as inference engines do: q/k/v as one
+    // 15360-row GEMV over concatenated weights, gate/up as one 27648-row GEMV; o and down as before. Same
+    // bytes, 4 launches instead of 7 (fewer ramps and tails).
+    {
+      const LayerShape fs[2] = {{15360, 5120}, {27648, 5120}};
+      std::vector<std::unique_ptr<Q4Set>> fused;
+      for (const auto& l : fs)
+        fused.push_back(std::make_unique<Q4Set>(l.n, l.k, layers, 6000u + unsigned(fused.size()), s));
+      const Q4Weights* order[4] = {nullptr, nullptr, nullptr, nullptr};
+      for (GemvKernel kern : kernels) {
+        if (kern == GemvKernel::rowpair) continue;
+        // Fused matrices are checked like the single ones (first layer's copy).
+        bool ok = true;
+        for (const auto& f : fused) {
+          GV_CUDA(cudaMemsetAsync(y.get(), 0xFF, y.bytes(), s));
+          launch_gemv_q4(f->ws[0], x.get(), y.get(), s, kern, false);
+          GV_LAUNCHED();
+          GV_CUDA(cudaStreamSynchronize(s));
+          const double rel = gemv_q4_error(f->ws[0], x.get(), y.get());
+          if (!(rel <= 5e-3)) {
+            ctx.fail("gemv_q4 fused " + std::to_string(f->ws[0].n) + "x" + std::to_string(f->ws[0].k) + " " +
+                     to_string(kern) + ": relative error " + std::to_string(rel));
+            ok = false;
+          }
+        }
+        if (!ok) continue;
+        std::vector<double> t;
+        try {
+          t = time_graph(s, reps, layers, [&] {
+            for (int l = 0; l < layers; ++l) {
+              order[0] = &fused[0]->ws[l];
+              order[1] = &sets[3]->ws[l];
+              order[2] = &fused[1]->ws[l];
+              order[3] = &sets[6]->ws[l];
+              for (const Q4Weights* wq : order) launch_gemv_q4(*wq, x.get(), y.get(), s, kern, true);
+            }
+          });
+        } catch (const std::exception& e) {
+          ctx.fail("gemv_q4 fused layer graph " + to_string(kern) + ": " + e.what());
+          continue;
+        }
+        auto m = make_measurement("gemv-q4-" + to_string(kern) + "-pdl-llama13b-layer-fused-graph", "gemv_q4_gb_s",
+                                  "GB/s", rates_from_times(t, layer_bytes, 1e-9), {});
+        m.conditions = {{"shape", std::string("llama13b-layer-4-gemvs-fused")},
+                        {"kernel", to_string(kern)},
+                        {"mode", std::string("graph")},
+                        {"pdl", std::string("yes")},
+                        {"bytes", layer_bytes},
+                        {"weight_copies", std::int64_t(layers)},
+                        {"layer_us", std::round(1e8 * layer_bytes / (m.value * 1e9)) / 100}};
+        pct(m);
+        ctx.add(m);
+      }
+    }
     std::fprintf(stderr, "gemv_q4: replay uses %s\n", to_string(default_gemv_kernel()).c_str());
   }
 }

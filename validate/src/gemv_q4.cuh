@@ -12,6 +12,11 @@
 //   scale_zero: half2 [N][T*8], (scale, zero) of each group, permuted so that the four groups one lane
 //            needs for one tile are one 16-byte vector: group g = 8t + 2j + h (tile t, word j of the
 //            lane's vector, h = lane/16) sits at t*8 + h*4 + j. Groups past K/128 are padding.
+//   Padding words and groups must hold finite values (the fill writes zeros): the stream kernels read a
+//   partial last tile whole and multiply its padding by zero activations.
+//   Rows are contiguous, so a matrix is a linear array of N*T 512-byte tiles (item i = row*T + tile at
+//   byte i*512 of qweight, its 32 bytes of scales at byte i*32 of scale_zero); matrices that share K can
+//   be concatenated row-wise into one (fused q/k/v, gate/up).
 // Kernels (all checked against a float64 host reference):
 //   rowpair  two output rows per warp, every weight vector of both rows loaded before the arithmetic
 //            (run 2's kernel; its register use grows with K).
@@ -24,6 +29,11 @@
 //   tiles_*_db  the same, double-buffered: each warp loads its next U tiles before computing the current
 //            U, so its arithmetic overlaps its own loads (run 3: the single-buffered kernels' warps all
 //            load, then all compute, in step).
+//   stream_dD  (runs 5-7, the fastest) each warp streams one contiguous run of items with a ring of D tiles
+//            in flight (item i + D loaded as soon as item i is consumed); per-lane sums across a row's
+//            tiles; the zero applied through per-word activation sums staged with x ((q - z) x =
+//            (q - 8) x - (z - 8) sum x): 16 instructions per 8 weights. `_lanes`: a row's lane partials go
+//            to a (row, lane) shared array by one atomic per lane instead of a warp reduction.
 // K must be a multiple of 256, <= 16384.
 #pragma once
 
@@ -54,7 +64,19 @@ struct Q4Weights {
   }
 };
 
-enum class GemvKernel { rowpair, tiles_u2, tiles_u4, tiles_u8, tiles_u2_db, tiles_u4_db /* U = 3 */ };
+enum class GemvKernel {
+  rowpair,
+  tiles_u2,
+  tiles_u4,
+  tiles_u8,
+  tiles_u2_db,
+  tiles_u4_db /* U = 3 */,
+  stream_d4,
+  stream_d6,
+  stream_d3,
+  stream_d3_lanes,
+  stream_d2_lanes
+};
 std::string to_string(GemvKernel k);
 
 // Launches y = W x on `s` (asynchronous; launch errors are thrown at the next checked call). With `pdl`

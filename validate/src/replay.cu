@@ -4,8 +4,10 @@
 // attention; every conv and matmul a cuBLAS GEMM of the op's implicit-GEMM shape). Every weight matrix
 // has its own memory (all 40 layers: nothing stays in L2 between steps); decode attention reads the
 // layer's K/V cache; the other small ops are one kernel each that reads the op's input bytes and writes
-// its output bytes. Each workload runs eagerly and as a CUDA graph; per op class, a graph of only that
-// class's ops is timed too. Results: replay_ms / replay_gb_s / replay_floor_ratio measurements, and
+// its output bytes. Each workload runs eagerly and as a CUDA graph; the 4-bit one also with programmatic
+// dependent launch on its GEMVs, on every own kernel, with the GEMVs that share an input fused (q/k/v,
+// gate/up: one GEMV over their concatenated rows), and both; per op class, a graph of only that class's
+// ops is timed too. Results: replay_ms / replay_gb_s / replay_floor_ratio measurements, and
 // workload-level points (tokens/s, it/s) for --replay-out.
 #include <cublas_v2.h>
 
@@ -22,10 +24,35 @@ namespace gpuperf::validate {
 
 namespace {
 
-// ---- kernels
+// ---- kernels. Each starts with griddepcontrol: under programmatic dependent launch (the graph-pdl modes)
+// it lets its successor launch at once and waits for its predecessor before reading anything; without
+// the launch attribute both are no-ops.
+
+__device__ __forceinline__ void pdl_enter() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+
+// Launches `k` on `s`, with the programmatic-stream-serialization attribute when `pdl`.
+template <typename... KArgs, typename... Args>
+void launch_k(void (*k)(KArgs...), dim3 grid, dim3 block, cudaStream_t s, bool pdl, Args... args) {
+  cudaLaunchConfig_t cfg{};
+  cfg.gridDim = grid;
+  cfg.blockDim = block;
+  cfg.stream = s;
+  cudaLaunchAttribute attr[1];
+  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr[0].val.programmaticStreamSerializationAllowed = 1;
+  cfg.attrs = attr;
+  cfg.numAttrs = pdl ? 1 : 0;
+  GV_CUDA(cudaLaunchKernelEx(&cfg, k, args...));
+}
 
 // Reads `nr` and writes `nw` 16-byte vectors (the written value depends on what was read).
 __global__ void bytes_kernel(const uint4* __restrict__ src, size_t nr, uint4* __restrict__ dst, size_t nw) {
+  pdl_enter();
   const size_t stride = size_t(gridDim.x) * blockDim.x;
   const size_t n = nr > nw ? nr : nw;
   unsigned acc = 0;
@@ -40,6 +67,7 @@ __global__ void bytes_kernel(const uint4* __restrict__ src, size_t nr, uint4* __
 // Decode attention for one token, head dim 128: K/V cache [pos][heads][128] fp16.
 __global__ void attn_scores_kernel(const __half* __restrict__ q, const __half* __restrict__ kc, float* __restrict__ s,
                                    int heads, int ctx, float scale) {
+  pdl_enter();
   const int w = int((blockIdx.x * blockDim.x + threadIdx.x) >> 5), lane = int(threadIdx.x & 31);
   if (w >= heads * ctx) return;
   const int h = w / ctx, p = w % ctx;
@@ -57,6 +85,7 @@ __global__ void attn_scores_kernel(const __half* __restrict__ q, const __half* _
 // Softmax of each head's row in place; zeroes the head's output for attn_pv's accumulation.
 __global__ void attn_softmax_kernel(float* __restrict__ s, float* __restrict__ out, int ctx) {
   __shared__ float red[32];
+  pdl_enter();
   float* row = s + size_t(blockIdx.x) * ctx;
   float m = -INFINITY;
   for (int i = int(threadIdx.x); i < ctx; i += blockDim.x) m = fmaxf(m, row[i]);
@@ -81,6 +110,7 @@ __global__ void attn_softmax_kernel(float* __restrict__ s, float* __restrict__ o
 // out[h][d] += sum over this block's positions of P[h][p] V[p][h][d]; grid (heads, splits), 128 threads.
 __global__ void attn_pv_kernel(const float* __restrict__ pr, const __half* __restrict__ vc, float* __restrict__ out,
                                int heads, int ctx, int per_split) {
+  pdl_enter();
   const int h = int(blockIdx.x), d = int(threadIdx.x);
   const int p0 = int(blockIdx.y) * per_split, p1 = min(ctx, p0 + per_split);
   float acc = 0;
@@ -121,7 +151,8 @@ class Replayer {
   void issue(const ReplayOp& op, size_t i, bool pdl) {
     switch (op.kind) {
       case ReplayKind::gemv_q4: {
-        Q4Weights w = q4(i);
+        if (fused_ && group_head_[i] != i) break;  // launched with its group's head
+        Q4Weights w = fused_ ? q4_group(i) : q4(i);
         launch_gemv_q4(w, b_.x.get(), b_.y.get(), s_, default_gemv_kernel(), pdl);
         break;
       }
@@ -145,20 +176,20 @@ class Replayer {
       }
       case ReplayKind::attn_scores: {
         const int warps = plan_.heads * plan_.context;
-        attn_scores_kernel<<<(warps + 7) / 8, 256, 0, s_>>>(b_.x.get(), kcache(op.layer), b_.scores.get(), plan_.heads,
-                                                            plan_.context, 1.0f / std::sqrt(float(plan_.head_dim)));
-        GV_LAUNCHED();
+        launch_k(attn_scores_kernel, dim3(unsigned((warps + 7) / 8)), dim3(256), s_, pdl && pdl_all_,
+                 (const __half*)b_.x.get(), kcache(op.layer), b_.scores.get(), plan_.heads, plan_.context,
+                 1.0f / std::sqrt(float(plan_.head_dim)));
         break;
       }
       case ReplayKind::attn_softmax:
-        attn_softmax_kernel<<<plan_.heads, 256, 0, s_>>>(b_.scores.get(), b_.attn_out.get(), plan_.context);
-        GV_LAUNCHED();
+        launch_k(attn_softmax_kernel, dim3(unsigned(plan_.heads)), dim3(256), s_, pdl && pdl_all_, b_.scores.get(),
+                 b_.attn_out.get(), plan_.context);
         break;
       case ReplayKind::attn_pv: {
         const int per = 64;
-        attn_pv_kernel<<<dim3(unsigned(plan_.heads), unsigned((plan_.context + per - 1) / per)), 128, 0, s_>>>(
-            b_.scores.get(), vcache(op.layer), b_.attn_out.get(), plan_.heads, plan_.context, per);
-        GV_LAUNCHED();
+        launch_k(attn_pv_kernel, dim3(unsigned(plan_.heads), unsigned((plan_.context + per - 1) / per)), dim3(128), s_,
+                 pdl && pdl_all_, (const float*)b_.scores.get(), vcache(op.layer), b_.attn_out.get(), plan_.heads,
+                 plan_.context, per);
         break;
       }
       case ReplayKind::bytes: {
@@ -166,12 +197,25 @@ class Replayer {
         const size_t nw = align256(op.write_bytes) / 16;
         const size_t n = std::max(nr, nw);
         const unsigned grid = unsigned(std::min<size_t>((n + 255) / 256, size_t(ctx_.info.sm_count) * 8));
-        bytes_kernel<<<std::max(1u, grid), 256, 0, s_>>>(reinterpret_cast<const uint4*>(b_.src.get()), nr,
-                                                         reinterpret_cast<uint4*>(b_.dst.get()), nw);
-        GV_LAUNCHED();
+        launch_k(bytes_kernel, dim3(std::max(1u, grid)), dim3(256), s_, pdl && pdl_all_,
+                 reinterpret_cast<const uint4*>(b_.src.get()), nr, reinterpret_cast<uint4*>(b_.dst.get()), nw);
         break;
       }
     }
+  }
+
+  // With `fused`, consecutive 4-bit GEMVs of one layer with the same K (they read the same input: q/k/v,
+  // gate/up) run as one GEMV over their concatenated rows, as inference engines fuse them. The weights
+  // are stored so that both ways read the same bytes (each group's qweight rows, then its scales).
+  void set_fused(bool fused) { fused_ = fused; }
+  // With `all`, the graph-pdl modes put the PDL attribute on the replay's own small kernels too (norms,
+  // elementwise, attention; they trigger at entry and wait before reading), not only on the GEMVs, so a
+  // GEMV after one of them launches and starts its weight loads while it runs. cuBLAS calls stay plain.
+  void set_pdl_all(bool all) { pdl_all_ = all; }
+  int fused_launches() const {
+    int n = 0;
+    for (size_t i = 0; i < plan_.ops.size(); ++i) n += plan_.ops[i].kind == ReplayKind::gemv_q4 && group_head_[i] == i;
+    return n;
   }
 
   void issue_all(bool pdl, const std::string& op_class = "") {
@@ -203,6 +247,14 @@ class Replayer {
         issue(op, i, false);
         GV_CUDA(cudaStreamSynchronize(s_));
         report("first 4-bit GEMV", gemv_q4_error(q4(i), b_.x.get(), b_.y.get()), 5e-3);
+        const Q4Weights g = q4_group(i);
+        if (g.n != q4(i).n) {  // the fused launch of its group (q/k/v)
+          GV_CUDA(cudaMemsetAsync(b_.y.get(), 0xFF, b_.y.bytes(), s_));
+          launch_gemv_q4(g, b_.x.get(), b_.y.get(), s_, default_gemv_kernel(), false);
+          GV_LAUNCHED();
+          GV_CUDA(cudaStreamSynchronize(s_));
+          report("first fused 4-bit GEMV", gemv_q4_error(g, b_.x.get(), b_.y.get()), 5e-3);
+        }
         break;
       }
     }
@@ -267,14 +319,25 @@ class Replayer {
   }
 
  private:
+  // Op i's matrix: its rows inside its group's storage (qweight of all the group's rows, then their scales).
   Q4Weights q4(size_t i) const {
     const ReplayOp& op = plan_.ops[i];
+    const size_t h = group_head_[i];
+    const int k = int(op.k);
     Q4Weights w;
     w.n = int(op.n);
-    w.k = int(op.k);
-    w.qweight = reinterpret_cast<const std::uint32_t*>(b_.weights.get() + b_.weight_offset[i]);
-    w.scale_zero = reinterpret_cast<const __half2*>(b_.weights.get() + b_.weight_offset[i] +
-                                                    size_t(op.n) * Q4Weights::row_words(int(op.k)) * 4);
+    w.k = k;
+    const unsigned char* base = b_.weights.get() + b_.weight_offset[h];
+    w.qweight = reinterpret_cast<const std::uint32_t*>(base + size_t(row_offset_[i]) * Q4Weights::row_words(k) * 4);
+    w.scale_zero = reinterpret_cast<const __half2*>(base + size_t(group_rows_[h]) * Q4Weights::row_words(k) * 4 +
+                                                    size_t(row_offset_[i]) * Q4Weights::row_groups(k) * 4);
+    return w;
+  }
+  // The whole group of op i's head (one matrix of all its rows).
+  Q4Weights q4_group(size_t i) const {
+    const size_t h = group_head_[i];
+    Q4Weights w = q4(h);
+    w.n = int(group_rows_[h]);
     return w;
   }
   const __half* kcache(int layer) const {
@@ -286,17 +349,34 @@ class Replayer {
     size_t total = 0, max_k = 256, max_n = 256;
     double max_r = 256, max_w = 256;
     std::int64_t ga = 256, gb = 256, gc = 256;
-    for (const ReplayOp& op : plan_.ops) {
+    group_head_.assign(plan_.ops.size(), 0);
+    group_rows_.assign(plan_.ops.size(), 0);
+    row_offset_.assign(plan_.ops.size(), 0);
+    for (size_t i = 0; i < plan_.ops.size(); ++i) {
+      const ReplayOp& op = plan_.ops[i];
+      group_head_[i] = i;
+      if (op.kind == ReplayKind::gemv_q4 && i > 0) {
+        const ReplayOp& prev = plan_.ops[i - 1];
+        if (prev.kind == ReplayKind::gemv_q4 && prev.k == op.k && prev.layer == op.layer && op.layer >= 0) {
+          group_head_[i] = group_head_[i - 1];
+          row_offset_[i] = group_rows_[group_head_[i]];
+        }
+      }
+      if (op.kind == ReplayKind::gemv_q4) group_rows_[group_head_[i]] += op.n;
+    }
+    for (size_t i = 0; i < plan_.ops.size(); ++i) {
+      const ReplayOp& op = plan_.ops[i];
       b_.weight_offset.push_back(total);
       if (op.kind == ReplayKind::gemv_q4) {
         if (op.k % 256 != 0) throw std::runtime_error("replay: " + op.name + ": K not a multiple of 256");
-        total += align256(double(q4_storage(op)));
+        total += align256(double(q4_storage(op)));  // the group's storage, allocated at its head
+        if (group_head_[i] != i) b_.weight_offset[i] = b_.weight_offset[group_head_[i]];
       } else if (op.kind == ReplayKind::gemv_fp16 || (op.kind == ReplayKind::gemm && op.weight_bytes > 0)) {
         total += align256(double(op.k) * double(op.n) * 2);
       }
       if (op.kind == ReplayKind::gemv_q4 || op.kind == ReplayKind::gemv_fp16) {
         max_k = std::max(max_k, size_t(op.k));
-        max_n = std::max(max_n, size_t(op.n));
+        max_n = std::max(max_n, size_t(op.kind == ReplayKind::gemv_q4 ? group_rows_[group_head_[i]] : op.n));
       }
       if (op.kind == ReplayKind::gemm) {
         ga = std::max(ga, op.m * op.k * op.batch);
@@ -316,7 +396,8 @@ class Replayer {
     for (size_t i = 0; i < plan_.ops.size(); ++i) {
       const ReplayOp& op = plan_.ops[i];
       if (op.kind == ReplayKind::gemv_q4) {
-        Q4Weights w = q4(i);
+        if (group_head_[i] != i) continue;  // filled with its group
+        Q4Weights w = q4_group(i);
         fill_q4_weights(const_cast<std::uint32_t*>(w.qweight), const_cast<__half2*>(w.scale_zero), w.n, w.k,
                         unsigned(100 + i), s_);
       } else if (op.kind == ReplayKind::gemv_fp16 || (op.kind == ReplayKind::gemm && op.weight_bytes > 0)) {
@@ -351,6 +432,11 @@ class Replayer {
   cublasHandle_t blas_ = nullptr;
   DeviceBuffer<unsigned char> workspace_;
   Bufs b_;
+  std::vector<size_t> group_head_;        // per op: the first op of its fused 4-bit GEMV group (itself if none)
+  std::vector<std::int64_t> group_rows_;  // per group head: rows of the whole group
+  std::vector<std::int64_t> row_offset_;  // per op: its first row inside its group
+  bool fused_ = false;
+  bool pdl_all_ = false;
 };
 
 std::vector<double> to_ms(std::vector<double> t) {
@@ -359,7 +445,7 @@ std::vector<double> to_ms(std::vector<double> t) {
 }
 
 struct ReplayResult {
-  double eager_ms = 0, graph_ms = 0;
+  double eager_ms = 0, graph_ms = 0, fused_ms = 0;
   bool graph_pdl_ok = false;
 };
 
@@ -416,6 +502,43 @@ ReplayResult replay(Context& ctx, const ReplayPlan& plan, const std::string& tag
       }
     }
   }
+  // 4-bit: the graph with PDL again, with PDL on the small kernels too (all), with the GEMVs that share an
+  // input fused (q/k/v, gate/up), and both.
+  if (has_q4 && res.graph_pdl_ok) {
+    struct Variant {
+      const char* mode;
+      bool all, fused;
+    };
+    for (const Variant v : {Variant{"graph-pdl-all", true, false}, Variant{"graph-pdl-fused", false, true},
+                            Variant{"graph-pdl-all-fused", true, true}}) {
+      r.set_fused(v.fused);
+      r.set_pdl_all(v.all);
+      try {
+        t = time_graph(s, reps, 1, [&] { r.issue_all(true); });
+        auto c = cond(v.mode, "all");
+        if (v.fused) c.push_back({"gemv_launches", std::int64_t(r.fused_launches())});
+        m = make_measurement("replay-" + tag + "-" + v.mode, "replay_ms", "ms", to_ms(t), c);
+        if (v.all && v.fused) res.fused_ms = m.value;
+        if (v.all && !v.fused) res.graph_ms = std::min(res.graph_ms, m.value);  // the same ops, PDL everywhere
+        ctx.add(m);
+        if (copy_gb_s > 0) {
+          const double floor_s = plan.weight_bytes / (copy_gb_s * 1e9);
+          std::vector<double> ratio;
+          for (double x : t) ratio.push_back(x / floor_s);
+          auto f = make_measurement("replay-" + tag + "-" + v.mode + "-floor-ratio", "replay_floor_ratio", "1", ratio,
+                                    cond(v.mode, "all"));
+          f.conditions.push_back({"weight_bytes", plan.weight_bytes});
+          f.conditions.push_back({"copy_gb_s", copy_gb_s});
+          f.conditions.push_back({"floor_ms", std::round(floor_s * 1e6) / 1e3});
+          ctx.add(f);
+        }
+      } catch (const std::exception& e) {
+        ctx.fail("replay " + tag + " " + v.mode + ": " + e.what());
+      }
+    }
+    r.set_fused(false);
+    r.set_pdl_all(false);
+  }
   // Per op class: a graph of only that class's ops (with PDL where the full graph used it).
   std::map<std::string, int> classes;
   for (const auto& op : plan.ops) ++classes[op.op_class];
@@ -433,7 +556,7 @@ ReplayResult replay(Context& ctx, const ReplayPlan& plan, const std::string& tag
 }
 
 std::string fmt(const char* f, double v) {
-  char buf[64];
+  char buf[256];
   std::snprintf(buf, sizeof buf, f, v);
   return buf;
 }
@@ -449,8 +572,9 @@ void run_replay(Context& ctx) {
     const ReplayResult r = replay(ctx, plan, std::string("llama13b-decode-ctx512-") + weights, true, reps);
     if (r.graph_ms <= 0) continue;
     const std::string sc = llama_scenario_base + weights + llama_scenario_end;
-    ctx.replay_points.push_back({"llama-13b", "cuda-graph", "tokens/s", sc, 1e3 / r.graph_ms,
-                                 fmt("graph replay, %.3f ms per token", r.graph_ms)});
+    std::string note = fmt("graph replay, %.3f ms per token", r.graph_ms);
+    if (r.fused_ms > 0) note += fmt(" (q/k/v and gate/up GEMVs fused, PDL on every own kernel: %.3f ms)", r.fused_ms);
+    ctx.replay_points.push_back({"llama-13b", "cuda-graph", "tokens/s", sc, 1e3 / r.graph_ms, note});
     ctx.replay_points.push_back({"llama-13b", "cuda-eager", "tokens/s", sc, 1e3 / r.eager_ms,
                                  fmt("eager replay (kernels issued from C++), %.3f ms per token", r.eager_ms)});
   }
