@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <map>
 #include <memory>
 
 #include "common.cuh"
@@ -276,10 +277,75 @@ __global__ void __launch_bounds__(256, MINB)
 // bits 4..7 of each half), four exact HSUB2 giving q - 8, four HFMA2 with x, then the zero as one HFMA2
 // with the word's precomputed activation sums ((q - z) x = (q - 8) x - (z - 8) x) and the group scale
 // as one HFMA2: 16 instructions per word, fp32 per tile.
-template <int D, int MINB, bool LANES>
+// Fused prologues (run 10, the replay's graph-pdl-all-fused-epi mode): each block computes the GEMV's
+// input itself from the previous op's input, as the unfused op would have written it (fp16), into xs:
+//   norm_gamma: RMSNorm, x * rsqrt(mean(x^2) + eps) * gamma (the block reduces x^2 over all K itself);
+//   silu_gate_up: the fused gate/up GEMV's output [gate (K) | up (K)] -> silu(gate) * up.
+// Padding past K is zero. The caller syncs before xs is read.
+__device__ void stage_fused(uint4* xs, const uint4* xv, int T, int k, const GemvFusion& fu) {
+  __shared__ float red[kWarpsPerBlock];
+  float inv = 1.0f;
+  if (fu.norm_gamma != nullptr) {
+    float ss = 0.0f;
+    for (int i = int(threadIdx.x); i < k / 8; i += blockDim.x) {
+      const uint4 v = xv[i];
+      const std::uint32_t vw[4] = {v.x, v.y, v.z, v.w};
+#pragma unroll
+      for (int j = 0; j < 4; ++j) {
+        const float2 f = __half22float2(as_half2(vw[j]));
+        ss += f.x * f.x + f.y * f.y;
+      }
+    }
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) red[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    ss = 0.0f;
+#pragma unroll
+    for (int w = 0; w < kWarpsPerBlock; ++w) ss += red[w];
+    inv = rsqrtf(ss / float(k) + fu.norm_eps);
+  }
+  const uint4* gv = reinterpret_cast<const uint4*>(fu.norm_gamma);
+  const uint4* gu = reinterpret_cast<const uint4*>(fu.silu_gate_up);
+  for (int i = int(threadIdx.x); i < T * 128; i += blockDim.x) {
+    uint4 out = make_uint4(0, 0, 0, 0);
+    if (i < k / 8) {
+      std::uint32_t a[4], b[4], o[4];
+      const uint4 va = gu ? gu[i] : xv[i], vb = gu ? gu[k / 8 + i] : gv[i];
+      a[0] = va.x, a[1] = va.y, a[2] = va.z, a[3] = va.w;
+      b[0] = vb.x, b[1] = vb.y, b[2] = vb.z, b[3] = vb.w;
+#pragma unroll
+      for (int j = 0; j < 4; ++j) {
+        const float2 fa = __half22float2(as_half2(a[j])), fb = __half22float2(as_half2(b[j]));
+        float2 r;
+        if (gu) {  // silu(g) * u
+          r.x = fa.x / (1.0f + __expf(-fa.x)) * fb.x;
+          r.y = fa.y / (1.0f + __expf(-fa.y)) * fb.y;
+        } else {  // x * inv * gamma
+          r.x = fa.x * inv * fb.x;
+          r.y = fa.y * inv * fb.y;
+        }
+        const __half2 h = __floats2half2_rn(r.x, r.y);
+        std::memcpy(&o[j], &h, 4);
+      }
+      out = make_uint4(o[0], o[1], o[2], o[3]);
+    }
+    xs[i] = out;
+  }
+}
+
+// PF (run 9): each warp also prefetches its items into L2 ahead of the ring (prefetch.global.L2, no
+// registers held): at entry items D .. kPfItems - 1 of its run, then per round of D items the D items
+// kPfItems ahead (lanes 0 .. 4D-1 one 128-byte line each, lane 31 the scales). A short GEMV (q/k/v/o: ~5-7
+// items per warp) so has its whole share of the matrix requested from DRAM at entry instead of one ring
+// of D tiles per DRAM round trip.
+constexpr int kPfItems = 12;
+__device__ __forceinline__ void prefetch_l2(const void* p) { asm volatile("prefetch.global.L2 [%0];" ::"l"(p)); }
+
+template <int D, int MINB, bool LANES, bool PF = false>
 __global__ void __launch_bounds__(256, MINB)
     gemv_q4_stream(const uint4* __restrict__ w4, const uint4* __restrict__ sz4, const __half* x, __half* __restrict__ y,
-                   int n, int k, int rpb) {
+                   int n, int k, int rpb, GemvFusion fu) {
   // T * 128 vectors: the activations, zero past K; then T * 32 sum vectors; then (LANES) rpb * 32 floats
   extern __shared__ uint4 xs[];
   __shared__ float sums[kMaxStreamRows];
@@ -297,6 +363,13 @@ __global__ void __launch_bounds__(256, MINB)
   const uint4* wp = w4 + g0 * 32 + lane;
   const uint4* sp = sz4 + g0 * 2 + hi;
   uint4 q[D], sv[D];
+  const char* wb = reinterpret_cast<const char*>(w4 + g0 * 32);  // the warp's first item (bytes)
+  const char* sb = reinterpret_cast<const char*>(sz4 + g0 * 2);
+  if (PF) {
+    const int lim = min(cnt, kPfItems);
+    for (int off = D * 512 + lane * 128; off < lim * 512; off += 32 * 128) prefetch_l2(wb + off);
+    if (lane * 128 < lim * 32) prefetch_l2(sb + lane * 128);
+  }
 #pragma unroll
   for (int u = 0; u < D; ++u)
     if (u < cnt) {  // weights first: they do not depend on the previous kernel
@@ -310,7 +383,14 @@ __global__ void __launch_bounds__(256, MINB)
   }
   pdl_wait();  // x is the previous kernel's output
   const uint4* xv = reinterpret_cast<const uint4*>(x);
-  for (int i = int(threadIdx.x); i < T * 128; i += blockDim.x) xs[i] = i < k / 8 ? xv[i] : make_uint4(0, 0, 0, 0);
+  const bool prologue = fu.norm_gamma != nullptr || fu.silu_gate_up != nullptr;
+  if (!prologue) {
+    for (int i = int(threadIdx.x); i < T * 128; i += blockDim.x) xs[i] = i < k / 8 ? xv[i] : make_uint4(0, 0, 0, 0);
+  } else {
+    stage_fused(xs, xv, T, k, fu);  // x normalised or silu(gate) * up, rounded to fp16 as the unfused op writes it
+    __syncthreads();
+  }
+  const uint4* xsrc = prologue ? xs : xv;  // the same layout: vector b * 32 + lane
   for (int i = int(threadIdx.x); i < T * 32; i += blockDim.x) {
     std::uint32_t o[4];
 #pragma unroll
@@ -318,7 +398,7 @@ __global__ void __launch_bounds__(256, MINB)
       const int b = 4 * (i >> 5) + j;
       float e = 0.0f, d = 0.0f;
       if (b < nb) {
-        const uint4 v = xv[b * 32 + (i & 31)];
+        const uint4 v = xsrc[b * 32 + (i & 31)];
         const float2 f0 = __half22float2(as_half2(v.x)), f1 = __half22float2(as_half2(v.y));
         const float2 f2 = __half22float2(as_half2(v.z)), f3 = __half22float2(as_half2(v.w));
         e = f0.x + f1.x + f2.x + f3.x;
@@ -370,6 +450,11 @@ __global__ void __launch_bounds__(256, MINB)
   };
   int base = 0;
   for (; base + 2 * D <= cnt; base += D) {  // every load of the next round is in range: no checks
+    if (PF) {
+      const int it = base + kPfItems + (lane >> 2);
+      if (lane < 4 * D && it < cnt) prefetch_l2(wb + size_t(it) * 512 + (lane & 3) * 128);
+      if (lane == 31 && base + kPfItems < cnt) prefetch_l2(sb + size_t(base + kPfItems) * 32);
+    }
     wp += D * 32;
     sp += D * 2;
 #pragma unroll
@@ -404,10 +489,148 @@ __global__ void __launch_bounds__(256, MINB)
       float v = part[r * 32 + lane];
 #pragma unroll
       for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-      if (lane == 0) y[row0 + r] = __float2half(v);
+      if (lane == 0) y[row0 + r] = __float2half(fu.residual ? v + __half2float(fu.residual[row0 + r]) : v);
     }
   } else {
-    for (int i = int(threadIdx.x); i < rows; i += blockDim.x) y[row0 + i] = __float2half(sums[i]);
+    for (int i = int(threadIdx.x); i < rows; i += blockDim.x)
+      y[row0 + i] = __float2half(fu.residual ? sums[i] + __half2float(fu.residual[row0 + i]) : sums[i]);
+  }
+}
+
+
+// ---- bulk (run 8): the block's weights and scales arrive by TMA bulk copies (cp.async.bulk, one
+// instruction per chunk for the weights and one for the scales, completion counted on an mbarrier) into a
+// ring of S shared-memory stages of up to C tiles each, instead of per-lane LDG. The block's items (rows *
+// T contiguous tiles) are cut into chunks of at most C; all S stages are requested at entry, before the
+// PDL wait (weights do not depend on the previous kernel), so a block of a short GEMV (q/k/v/o: ~50 tiles)
+// has its whole share of the matrix in flight at once and no per-warp ring to refill. The warps compute a
+// chunk's tiles round-robin with the stream kernel's dequant (same 16 instructions per word), each tile's
+// per-lane partial going to the (row, lane) array by one shared atomic; a stage is refilled after the
+// block's __syncthreads that ends its chunk.
+// kBulkC: tiles per chunk (16: 8 KB of weights, 512 B of scales); kBulkS: stages.
+
+__device__ __forceinline__ std::uint32_t smem_addr(const void* p) {
+  return static_cast<std::uint32_t>(__cvta_generic_to_shared(p));
+}
+__device__ __forceinline__ void mbar_init(std::uint64_t* bar) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(smem_addr(bar)) : "memory");
+}
+__device__ __forceinline__ void bulk_g2s(void* dst, const void* src, std::uint32_t bytes, std::uint64_t* bar) {
+  asm volatile(
+      "cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];" ::"r"(smem_addr(dst)),
+      "l"(src), "r"(bytes), "r"(smem_addr(bar))
+      : "memory");
+}
+__device__ __forceinline__ void mbar_expect(std::uint64_t* bar, std::uint32_t bytes) {
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(smem_addr(bar)), "r"(bytes) : "memory");
+}
+__device__ __forceinline__ void mbar_wait(std::uint64_t* bar, std::uint32_t phase) {
+  std::uint32_t done = 0;
+  do {
+    asm volatile(
+        "{\n .reg .pred p;\n mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n selp.u32 %0, 1, 0, p;\n}\n"
+        : "=r"(done)
+        : "r"(smem_addr(bar)), "r"(phase)
+        : "memory");
+  } while (!done);
+}
+
+template <int kBulkC, int kBulkS>
+__global__ void __launch_bounds__(256)
+    gemv_q4_bulk(const uint4* __restrict__ w4, const uint4* __restrict__ sz4, const __half* x, __half* __restrict__ y,
+                 int n, int k, int rpb) {
+  // dynamic: S stages of C*512 weight bytes, S stages of C*32 scale bytes, T*128 x vectors, T*32 sum
+  // vectors, rpb*32 floats
+  extern __shared__ uint4 smem[];
+  __shared__ std::uint64_t bars[kBulkS];
+  pdl_trigger();
+  const int T = Q4Weights::tiles(k), nb = k / 256;
+  uint4* wst = smem;                        // stage s: wst + s * C * 32
+  uint4* sst = wst + kBulkS * kBulkC * 32;  // stage s: sst + s * C * 2
+  uint4* xs = sst + kBulkS * kBulkC * 2;
+  uint4* xsum = xs + T * 128;
+  float* part = reinterpret_cast<float*>(xsum + T * 32);
+  const int warp = int(threadIdx.x >> 5), lane = int(threadIdx.x & 31), hi = lane >> 4;
+  const int row0 = int(blockIdx.x) * rpb;
+  const int rows = min(rpb, n - row0);
+  const int ntiles = rows * T;
+  const int nchunks = (ntiles + kBulkC - 1) / kBulkC;
+  const size_t g0 = size_t(row0) * T;
+  auto chunk_lo = [&](int c) { return int((long long)c * ntiles / nchunks); };
+  auto issue = [&](int c) {  // thread 0: chunk c into stage c % S
+    const int s = c % kBulkS, lo = chunk_lo(c), cnt = chunk_lo(c + 1) - lo;
+    mbar_expect(&bars[s], std::uint32_t(cnt) * 544u);
+    bulk_g2s(wst + s * kBulkC * 32, w4 + (g0 + lo) * 32, std::uint32_t(cnt) * 512u, &bars[s]);
+    bulk_g2s(sst + s * kBulkC * 2, sz4 + (g0 + lo) * 2, std::uint32_t(cnt) * 32u, &bars[s]);
+  };
+  if (threadIdx.x == 0) {
+    for (int s = 0; s < kBulkS; ++s) mbar_init(&bars[s]);
+    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+    asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+    for (int c = 0; c < min(kBulkS, nchunks); ++c) issue(c);  // weights first: no dependence on x
+  }
+  for (int i = int(threadIdx.x); i < rows * 32; i += blockDim.x) part[i] = 0.0f;
+  pdl_wait();  // x is the previous kernel's output
+  const uint4* xv = reinterpret_cast<const uint4*>(x);
+  for (int i = int(threadIdx.x); i < T * 128; i += blockDim.x) xs[i] = i < k / 8 ? xv[i] : make_uint4(0, 0, 0, 0);
+  for (int i = int(threadIdx.x); i < T * 32; i += blockDim.x) {
+    std::uint32_t o[4];
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      const int b = 4 * (i >> 5) + j;
+      float e = 0.0f, d = 0.0f;
+      if (b < nb) {
+        const uint4 v = xv[b * 32 + (i & 31)];
+        const float2 f0 = __half22float2(as_half2(v.x)), f1 = __half22float2(as_half2(v.y));
+        const float2 f2 = __half22float2(as_half2(v.z)), f3 = __half22float2(as_half2(v.w));
+        e = f0.x + f1.x + f2.x + f3.x;
+        d = f0.y + f1.y + f2.y + f3.y;
+      }
+      const __half2 h = __floats2half2_rn(e, d);
+      std::memcpy(&o[j], &h, 4);
+    }
+    xsum[i] = make_uint4(o[0], o[1], o[2], o[3]);
+  }
+  __syncthreads();
+  const __half2 k1032 = __float2half2_rn(1032.0f), k72 = __float2half2_rn(72.0f);
+  const __half2 k08 = __floats2half2_rn(0.0f, 8.0f);
+  for (int c = 0; c < nchunks; ++c) {
+    const int s = c % kBulkS, lo = chunk_lo(c), cnt = chunk_lo(c + 1) - lo;
+    mbar_wait(&bars[s], std::uint32_t((c / kBulkS) & 1));
+    const uint4* ws = wst + s * kBulkC * 32 + lane;
+    const uint4* ss = sst + s * kBulkC * 2 + hi;
+    for (int li = warp; li < cnt; li += kWarpsPerBlock) {
+      const int item = lo + li, r = item / T, ct = item - r * T;
+      const uint4 qq = ws[li * 32], sv = ss[li * 2];
+      const uint4* xt = xs + ct * 128 + lane;
+      const uint4 xsm = xsum[ct * 32 + lane];
+      __half2 t = __float2half2_rn(0.0f);
+#pragma unroll
+      for (int j = 0; j < 4; ++j) {
+        const std::uint32_t w0 = comp(qq, j), w1 = w0 >> 8;
+        const __half2 s_zc = __hsub2(as_half2(comp(sv, j)), k08);  // (scale, zero - 8)
+        const uint4 xx = xt[j * 32];
+        __half2 a = __hmul2(__hsub2(as_half2((w0 & 0x000F000Fu) | 0x64006400u), k1032), as_half2(xx.x));
+        a = __hfma2(__hsub2(as_half2((w0 & 0x00F000F0u) | 0x54005400u), k72), as_half2(xx.y), a);
+        a = __hfma2(__hsub2(as_half2((w1 & 0x000F000Fu) | 0x64006400u), k1032), as_half2(xx.z), a);
+        a = __hfma2(__hsub2(as_half2((w1 & 0x00F000F0u) | 0x54005400u), k72), as_half2(xx.w), a);
+        a = __hfma2(__hneg2(__high2half2(s_zc)), as_half2(comp(xsm, j)), a);
+        t = __hfma2(a, __low2half2(s_zc), t);
+      }
+      const float2 f = __half22float2(t);
+      atomicAdd(&part[r * 32 + lane], f.x + f.y);
+    }
+    __syncthreads();  // stage s is free again
+    if (threadIdx.x == 0 && c + kBulkS < nchunks) {
+      asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+      issue(c + kBulkS);
+    }
+  }
+  for (int r = warp; r < rows; r += kWarpsPerBlock) {
+    float v = part[r * 32 + lane];
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    if (lane == 0) y[row0 + r] = __float2half(v);
   }
 }
 
@@ -444,8 +667,9 @@ void launch_tiles(const Q4Weights& w, const __half* x, __half* y, cudaStream_t s
   }
 }
 
-template <int D, int MINB, bool LANES>
-void launch_stream(const Q4Weights& w, const __half* x, __half* y, cudaStream_t s, bool pdl) {
+template <int D, int MINB, bool LANES, bool PF = false>
+void launch_stream(const Q4Weights& w, const __half* x, __half* y, cudaStream_t s, bool pdl,
+                   const GemvFusion& fu = GemvFusion{}) {
   const int target_blocks = sm_count() * MINB;
   const int rpb = std::min(kMaxStreamRows, std::max(1, (w.n + target_blocks - 1) / target_blocks));
   cudaLaunchConfig_t cfg{};
@@ -455,7 +679,7 @@ void launch_stream(const Q4Weights& w, const __half* x, __half* y, cudaStream_t 
   if (cfg.dynamicSmemBytes > 48 * 1024) {
     static bool raised = [] {
       GV_CUDA(
-          cudaFuncSetAttribute(gemv_q4_stream<D, MINB, LANES>, cudaFuncAttributeMaxDynamicSharedMemorySize, 64 * 1024));
+          cudaFuncSetAttribute(gemv_q4_stream<D, MINB, LANES, PF>, cudaFuncAttributeMaxDynamicSharedMemorySize, 64 * 1024));
       return true;
     }();
     (void)raised;
@@ -466,7 +690,51 @@ void launch_stream(const Q4Weights& w, const __half* x, __half* y, cudaStream_t 
   attr[0].val.programmaticStreamSerializationAllowed = 1;
   cfg.attrs = attr;
   cfg.numAttrs = pdl ? 1 : 0;
-  GV_CUDA(cudaLaunchKernelEx(&cfg, gemv_q4_stream<D, MINB, LANES>, reinterpret_cast<const uint4*>(w.qweight),
+  GV_CUDA(cudaLaunchKernelEx(&cfg, gemv_q4_stream<D, MINB, LANES, PF>, reinterpret_cast<const uint4*>(w.qweight),
+                             reinterpret_cast<const uint4*>(w.scale_zero), x, y, w.n, w.k, rpb, fu));
+}
+
+
+// Shared memory of the bulk kernel for `rpb` rows at K = k.
+template <int kBulkC, int kBulkS>
+size_t bulk_smem(int k, int rpb) {
+  return size_t(kBulkS) * kBulkC * 544 + size_t(Q4Weights::tiles(k)) * 2560 + size_t(rpb) * 128;
+}
+
+template <int kBulkC, int kBulkS>
+void launch_bulk(const Q4Weights& w, const __half* x, __half* y, cudaStream_t s, bool pdl) {
+  static bool raised = [] {
+    GV_CUDA(cudaFuncSetAttribute(gemv_q4_bulk<kBulkC, kBulkS>, cudaFuncAttributeMaxDynamicSharedMemorySize, 200 * 1024));
+    return true;
+  }();
+  (void)raised;
+  // Blocks per SM: as many as fit (shared memory), found once per shape.
+  static std::map<std::pair<int, int>, int> rpb_of;
+  auto it = rpb_of.find({w.n, w.k});
+  if (it == rpb_of.end()) {
+    int per_sm = 4, rpb = 1;
+    for (int iter = 0; iter < 3; ++iter) {
+      rpb = std::min(kMaxStreamRows, std::max(1, (w.n + sm_count() * per_sm - 1) / (sm_count() * per_sm)));
+      int occ = 0;
+      GV_CUDA(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&occ, gemv_q4_bulk<kBulkC, kBulkS>, 256,
+                                                            bulk_smem<kBulkC, kBulkS>(w.k, rpb)));
+      if (occ >= per_sm || occ <= 0) break;
+      per_sm = occ;
+    }
+    it = rpb_of.emplace(std::make_pair(w.n, w.k), rpb).first;
+  }
+  const int rpb = it->second;
+  cudaLaunchConfig_t cfg{};
+  cfg.gridDim = dim3(unsigned((w.n + rpb - 1) / rpb));
+  cfg.blockDim = dim3(kWarpsPerBlock * 32);
+  cfg.dynamicSmemBytes = bulk_smem<kBulkC, kBulkS>(w.k, rpb);
+  cfg.stream = s;
+  cudaLaunchAttribute attr[1];
+  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr[0].val.programmaticStreamSerializationAllowed = 1;
+  cfg.attrs = attr;
+  cfg.numAttrs = pdl ? 1 : 0;
+  GV_CUDA(cudaLaunchKernelEx(&cfg, gemv_q4_bulk<kBulkC, kBulkS>, reinterpret_cast<const uint4*>(w.qweight),
                              reinterpret_cast<const uint4*>(w.scale_zero), x, y, w.n, w.k, rpb));
 }
 
@@ -568,6 +836,16 @@ std::string to_string(GemvKernel k) {
       return "stream-d3-lanes";
     case GemvKernel::stream_d2_lanes:
       return "stream-d2-lanes";
+    case GemvKernel::bulk:
+      return "bulk-c16-s4";
+    case GemvKernel::bulk_c8_s4:
+      return "bulk-c8-s4";
+    case GemvKernel::bulk_c32_s2:
+      return "bulk-c32-s2";
+    case GemvKernel::stream_d3_lanes_pf:
+      return "stream-d3-lanes-pf";
+    case GemvKernel::stream_d2_lanes_pf:
+      return "stream-d2-lanes-pf";
   }
   return "?";
 }
@@ -603,7 +881,54 @@ void launch_gemv_q4(const Q4Weights& w, const __half* x, __half* y, cudaStream_t
       return launch_stream<3, 4, true>(w, x, y, s, pdl);
     case GemvKernel::stream_d2_lanes:
       return launch_stream<2, 5, true>(w, x, y, s, pdl);
+    case GemvKernel::bulk:
+      return launch_bulk<16, 4>(w, x, y, s, pdl);
+    case GemvKernel::bulk_c8_s4:
+      return launch_bulk<8, 4>(w, x, y, s, pdl);
+    case GemvKernel::bulk_c32_s2:
+      return launch_bulk<32, 2>(w, x, y, s, pdl);
+    case GemvKernel::stream_d3_lanes_pf:
+      return launch_stream<3, 4, true, true>(w, x, y, s, pdl);
+    case GemvKernel::stream_d2_lanes_pf:
+      return launch_stream<2, 5, true, true>(w, x, y, s, pdl);
   }
+}
+
+void launch_gemv_q4_fused(const Q4Weights& w, const __half* x, __half* y, cudaStream_t s, GemvKernel kernel, bool pdl,
+                          const GemvFusion& fu) {
+  if (w.k % 256 != 0 || w.k > 16384 || w.k <= 0)
+    throw std::runtime_error("gemv_q4: K=" + std::to_string(w.k) + " is not a multiple of 256 in 256..16384");
+  switch (kernel) {
+    case GemvKernel::stream_d3:
+      return launch_stream<3, 4, false>(w, x, y, s, pdl, fu);
+    case GemvKernel::stream_d3_lanes:
+      return launch_stream<3, 4, true>(w, x, y, s, pdl, fu);
+    case GemvKernel::stream_d2_lanes:
+      return launch_stream<2, 5, true>(w, x, y, s, pdl, fu);
+    default:
+      throw std::runtime_error("gemv_q4: fused prologue/epilogue only in the stream kernels, not " + to_string(kernel));
+  }
+}
+
+std::vector<double> gemv_q4_reference(const Q4Weights& w, const std::vector<double>& xf) {
+  const size_t words = size_t(w.n) * Q4Weights::row_words(w.k), groups = size_t(w.n) * Q4Weights::row_groups(w.k);
+  std::vector<std::uint32_t> qw(words);
+  std::vector<__half2> sz(groups);
+  GV_CUDA(cudaMemcpy(qw.data(), w.qweight, words * 4, cudaMemcpyDeviceToHost));
+  GV_CUDA(cudaMemcpy(sz.data(), w.scale_zero, groups * 4, cudaMemcpyDeviceToHost));
+  std::vector<double> out(size_t(w.n));
+  for (int r = 0; r < w.n; ++r) {
+    double ref = 0;
+    for (int g = 0; g < w.k / 128; ++g) {
+      const __half2 s_z = sz[Q4Weights::sz_index(w.k, r, g)];
+      const double sc = __low2float(s_z), z = __high2float(s_z);
+      double part = 0;
+      for (int c = g * 128; c < g * 128 + 128; ++c) part += (unpack_q4(qw, w.k, r, c) - z) * xf[size_t(c)];
+      ref += sc * part;
+    }
+    out[size_t(r)] = ref;
+  }
+  return out;
 }
 
 void fill_q4_weights(std::uint32_t* qw, __half2* sz, int n, int k, unsigned seed, cudaStream_t s) {

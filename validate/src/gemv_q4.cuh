@@ -33,7 +33,12 @@
 //            in flight (item i + D loaded as soon as item i is consumed); per-lane sums across a row's
 //            tiles; the zero applied through per-word activation sums staged with x ((q - z) x =
 //            (q - 8) x - (z - 8) sum x): 16 instructions per 8 weights. `_lanes`: a row's lane partials go
-//            to a (row, lane) shared array by one atomic per lane instead of a warp reduction.
+//            to a (row, lane) shared array by one atomic per lane instead of a warp reduction. `_pf` (run 9,
+//            out of the sweep: slower): each warp also prefetches its run into L2 ahead of the ring.
+//            The stream kernels optionally fold a preceding RMSNorm or silu(gate) * up into their staging
+//            and a residual add into their epilogue (GemvFusion; run 10's replay mode, slower than PDL).
+//   bulk_cC_sS (run 8, out of the sweep: slower) a block's weights and scales by TMA bulk copies into S
+//            shared-memory stages of C tiles, completion on mbarriers, all S requested at entry.
 // K must be a multiple of 256, <= 16384.
 #pragma once
 
@@ -75,9 +80,28 @@ enum class GemvKernel {
   stream_d6,
   stream_d3,
   stream_d3_lanes,
-  stream_d2_lanes
+  stream_d2_lanes,
+  bulk /* c16-s4 */,
+  bulk_c8_s4,
+  bulk_c32_s2,
+  stream_d3_lanes_pf,
+  stream_d2_lanes_pf
 };
 std::string to_string(GemvKernel k);
+
+// What a stream GEMV may do besides y = W x (the replay's fused-epilogue mode): its input computed in each
+// block's staging from the previous op's input (RMSNorm of x with gamma; or silu(gate) * up from the fused
+// gate/up output [gate K | up K], read from `silu_gate_up` instead of x), and a residual added to y.
+struct GemvFusion {
+  const __half* norm_gamma = nullptr;
+  float norm_eps = 1e-6f;
+  const __half* silu_gate_up = nullptr;
+  const __half* residual = nullptr;
+};
+void launch_gemv_q4_fused(const Q4Weights& w, const __half* x, __half* y, cudaStream_t s, GemvKernel kernel, bool pdl,
+                          const GemvFusion& fu);
+// y = W x in float64 on the host for a host x (every row).
+std::vector<double> gemv_q4_reference(const Q4Weights& w, const std::vector<double>& x);
 
 // Launches y = W x on `s` (asynchronous; launch errors are thrown at the next checked call). With `pdl`
 // the launch carries the programmatic-stream-serialization attribute (tiles kernels only).

@@ -64,22 +64,41 @@ __global__ void bytes_kernel(const uint4* __restrict__ src, size_t nr, uint4* __
   if (acc == 0x9E3779B9u && nw > 0) dst[0].x = acc;  // keeps reads past nw alive
 }
 
-// Decode attention for one token, head dim 128: K/V cache [pos][heads][128] fp16.
+// Decode attention for one token, head dim 128: K/V cache [pos][heads][128] fp16. Scores (run 8): a (pos,
+// head) row of K is 256 B, read by a half-warp as one 16-byte vector per lane; each warp takes 8 rows
+// (rows are in memory order, pos * heads + head), their 4 loads issued before any arithmetic.
+constexpr int kScoreRowsPerWarp = 8;
 __global__ void attn_scores_kernel(const __half* __restrict__ q, const __half* __restrict__ kc, float* __restrict__ s,
                                    int heads, int ctx, float scale) {
   pdl_enter();
   const int w = int((blockIdx.x * blockDim.x + threadIdx.x) >> 5), lane = int(threadIdx.x & 31);
-  if (w >= heads * ctx) return;
-  const int h = w / ctx, p = w % ctx;
-  const uint2 kv = *reinterpret_cast<const uint2*>(kc + (size_t(p) * heads + h) * 128 + lane * 4);
-  const uint2 qv = *reinterpret_cast<const uint2*>(q + size_t(h) * 128 + lane * 4);
-  const float2 k0 = __half22float2(*reinterpret_cast<const __half2*>(&kv.x));
-  const float2 k1 = __half22float2(*reinterpret_cast<const __half2*>(&kv.y));
-  const float2 q0 = __half22float2(*reinterpret_cast<const __half2*>(&qv.x));
-  const float2 q1 = __half22float2(*reinterpret_cast<const __half2*>(&qv.y));
-  float d = k0.x * q0.x + k0.y * q0.y + k1.x * q1.x + k1.y * q1.y;
-  for (int o = 16; o > 0; o >>= 1) d += __shfl_xor_sync(0xffffffffu, d, o);
-  if (lane == 0) s[size_t(h) * ctx + p] = d * scale;
+  const int sub = lane & 15, half_id = lane >> 4;
+  const int total = heads * ctx;
+  uint4 kv[kScoreRowsPerWarp / 2];
+#pragma unroll
+  for (int i = 0; i < kScoreRowsPerWarp / 2; ++i) {
+    const int row = w * kScoreRowsPerWarp + 2 * i + half_id;
+    kv[i] = row < total ? *reinterpret_cast<const uint4*>(kc + size_t(row) * 128 + sub * 8) : make_uint4(0, 0, 0, 0);
+  }
+#pragma unroll
+  for (int i = 0; i < kScoreRowsPerWarp / 2; ++i) {
+    const int row = w * kScoreRowsPerWarp + 2 * i + half_id;
+    const int p = row / heads, h = row - p * heads;
+    float d = 0.0f;
+    if (row < total) {
+      const uint4 qv = *reinterpret_cast<const uint4*>(q + size_t(h) * 128 + sub * 8);
+      const std::uint32_t kw[4] = {kv[i].x, kv[i].y, kv[i].z, kv[i].w}, qw[4] = {qv.x, qv.y, qv.z, qv.w};
+#pragma unroll
+      for (int j = 0; j < 4; ++j) {
+        const float2 kf = __half22float2(*reinterpret_cast<const __half2*>(&kw[j]));
+        const float2 qf = __half22float2(*reinterpret_cast<const __half2*>(&qw[j]));
+        d += kf.x * qf.x + kf.y * qf.y;
+      }
+    }
+#pragma unroll
+    for (int o = 8; o > 0; o >>= 1) d += __shfl_xor_sync(0xffffffffu, d, o);
+    if (sub == 0 && row < total) s[size_t(h) * ctx + p] = d * scale;
+  }
 }
 
 // Softmax of each head's row in place; zeroes the head's output for attn_pv's accumulation.
@@ -107,16 +126,47 @@ __global__ void attn_softmax_kernel(float* __restrict__ s, float* __restrict__ o
   if (threadIdx.x < 128) out[blockIdx.x * 128 + threadIdx.x] = 0.0f;
 }
 
-// out[h][d] += sum over this block's positions of P[h][p] V[p][h][d]; grid (heads, splits), 128 threads.
-__global__ void attn_pv_kernel(const float* __restrict__ pr, const __half* __restrict__ vc, float* __restrict__ out,
-                               int heads, int ctx, int per_split) {
+// out[h][d] += sum over this block's positions of P[h][p] V[p][h][d]; grid (heads, splits), 256 threads
+// (run 8): 16 lanes cover a 256-byte row of V (8 dims each, one 16-byte load), 16 such groups take the
+// block's positions round-robin, loads issued before the arithmetic; the groups' sums meet in shared memory.
+constexpr int kPvThreads = 256;
+__global__ void __launch_bounds__(kPvThreads)
+    attn_pv_kernel(const float* __restrict__ pr, const __half* __restrict__ vc, float* __restrict__ out, int heads,
+                   int ctx, int per_split) {
+  __shared__ float red[kPvThreads / 16][128];
   pdl_enter();
-  const int h = int(blockIdx.x), d = int(threadIdx.x);
+  const int h = int(blockIdx.x), sub = int(threadIdx.x & 15), grp = int(threadIdx.x >> 4);
   const int p0 = int(blockIdx.y) * per_split, p1 = min(ctx, p0 + per_split);
-  float acc = 0;
-#pragma unroll 8
-  for (int p = p0; p < p1; ++p) acc += pr[size_t(h) * ctx + p] * __half2float(vc[(size_t(p) * heads + h) * 128 + d]);
-  atomicAdd(out + h * 128 + d, acc);
+  float acc[8] = {};
+  for (int pb = p0 + grp; pb < p1; pb += 4 * (kPvThreads / 16)) {
+    uint4 v[4];
+    float pw[4];
+#pragma unroll
+    for (int u = 0; u < 4; ++u) {
+      const int p = pb + u * (kPvThreads / 16);
+      v[u] = p < p1 ? *reinterpret_cast<const uint4*>(vc + (size_t(p) * heads + h) * 128 + sub * 8) : make_uint4(0, 0, 0, 0);
+      pw[u] = p < p1 ? pr[size_t(h) * ctx + p] : 0.0f;
+    }
+#pragma unroll
+    for (int u = 0; u < 4; ++u) {
+      const std::uint32_t vw[4] = {v[u].x, v[u].y, v[u].z, v[u].w};
+#pragma unroll
+      for (int j = 0; j < 4; ++j) {
+        const float2 f = __half22float2(*reinterpret_cast<const __half2*>(&vw[j]));
+        acc[2 * j] += pw[u] * f.x;
+        acc[2 * j + 1] += pw[u] * f.y;
+      }
+    }
+  }
+#pragma unroll
+  for (int e = 0; e < 8; ++e) red[grp][sub * 8 + e] = acc[e];
+  __syncthreads();
+  if (threadIdx.x < 128) {
+    float sum = 0.0f;
+#pragma unroll
+    for (int g = 0; g < kPvThreads / 16; ++g) sum += red[g][threadIdx.x];
+    atomicAdd(out + h * 128 + int(threadIdx.x), sum);
+  }
 }
 
 // ---- the replay
@@ -125,11 +175,22 @@ struct Bufs {
   DeviceBuffer<unsigned char> weights;  // every op's weights, back to back
   std::vector<size_t> weight_offset;    // per op
   DeviceBuffer<__half> x, y;            // GEMV input (random) and output
+  DeviceBuffer<__half> gamma, resid, y2;  // fused-epilogue mode: norm weights, residual stream, down's output
   DeviceBuffer<__half> kv;              // [layer][K|V][pos][heads][128]
   DeviceBuffer<float> scores, attn_out;
   DeviceBuffer<unsigned char> src, dst;  // byte ops
   DeviceBuffer<__half> ga, gb, gc;       // GEMM operands
 };
+
+bool ends_with(const std::string& s, const char* suffix) {
+  const std::string t(suffix);
+  return s.size() >= t.size() && s.compare(s.size() - t.size(), t.size(), t) == 0;
+}
+// The small ops the fused-epilogue mode folds into the GEMV next to them.
+bool absorbed_op(const std::string& name) {
+  return ends_with(name, ".attn_norm") || ends_with(name, ".ffn_norm") || ends_with(name, ".ffn.silu_mul") ||
+         ends_with(name, ".attn.residual") || ends_with(name, ".ffn.residual");
+}
 
 size_t align256(double b) { return (size_t(std::ceil(b)) + 255) / 256 * 256; }
 
@@ -149,10 +210,24 @@ class Replayer {
   ~Replayer() { cublasDestroy(blas_); }
 
   void issue(const ReplayOp& op, size_t i, bool pdl) {
+    if (epi_ && op.kind == ReplayKind::bytes && absorbed_op(op.name)) return;
     switch (op.kind) {
       case ReplayKind::gemv_q4: {
         if (fused_ && group_head_[i] != i) break;  // launched with its group's head
         Q4Weights w = fused_ ? q4_group(i) : q4(i);
+        if (epi_) {
+          GemvFusion fu;
+          __half* out = b_.y.get();
+          if (ends_with(op.name, ".attn.q_proj") || ends_with(op.name, ".ffn.gate_proj")) fu.norm_gamma = b_.gamma.get();
+          if (ends_with(op.name, ".attn.o_proj")) fu.residual = b_.resid.get();
+          if (ends_with(op.name, ".ffn.down_proj")) {
+            fu.silu_gate_up = b_.y.get();  // the gate/up GEMV's output
+            fu.residual = b_.resid.get();
+            out = b_.y2.get();
+          }
+          launch_gemv_q4_fused(w, b_.x.get(), out, s_, default_gemv_kernel(), pdl, fu);
+          break;
+        }
         launch_gemv_q4(w, b_.x.get(), b_.y.get(), s_, default_gemv_kernel(), pdl);
         break;
       }
@@ -175,7 +250,7 @@ class Replayer {
         break;
       }
       case ReplayKind::attn_scores: {
-        const int warps = plan_.heads * plan_.context;
+        const int warps = (plan_.heads * plan_.context + kScoreRowsPerWarp - 1) / kScoreRowsPerWarp;
         launch_k(attn_scores_kernel, dim3(unsigned((warps + 7) / 8)), dim3(256), s_, pdl && pdl_all_,
                  (const __half*)b_.x.get(), kcache(op.layer), b_.scores.get(), plan_.heads, plan_.context,
                  1.0f / std::sqrt(float(plan_.head_dim)));
@@ -187,7 +262,8 @@ class Replayer {
         break;
       case ReplayKind::attn_pv: {
         const int per = 64;
-        launch_k(attn_pv_kernel, dim3(unsigned(plan_.heads), unsigned((plan_.context + per - 1) / per)), dim3(128), s_,
+        launch_k(attn_pv_kernel, dim3(unsigned(plan_.heads), unsigned((plan_.context + per - 1) / per)),
+                 dim3(kPvThreads), s_,
                  pdl && pdl_all_, (const float*)b_.scores.get(), vcache(op.layer), b_.attn_out.get(), plan_.heads,
                  plan_.context, per);
         break;
@@ -212,6 +288,81 @@ class Replayer {
   // elementwise, attention; they trigger at entry and wait before reading), not only on the GEMVs, so a
   // GEMV after one of them launches and starts its weight loads while it runs. cuBLAS calls stay plain.
   void set_pdl_all(bool all) { pdl_all_ = all; }
+  // With `epi` (and fused): RMSNorm folded into the q/k/v and gate/up GEMVs' staging, silu(gate) * up into
+  // the down GEMV's, the two residual adds into the o and down GEMVs' epilogues (5 of a layer's 7 small
+  // kernels gone), as fused inference engines do. Reported apart from the model's op list.
+  void set_epi(bool epi) { epi_ = epi; }
+  int absorbed_ops() const {
+    int n = 0;
+    for (const auto& op : plan_.ops) n += op.kind == ReplayKind::bytes && absorbed_op(op.name);
+    return n;
+  }
+  // Checks the fused prologues and epilogue against float64: RMSNorm + the first q/k/v GEMV, and
+  // silu(gate) * up + the first down GEMV + the residual. Returns false after ctx.fail().
+  bool check_epi() {
+    bool ok = true;
+    auto report = [&](const char* what, double rel) {
+      std::fprintf(stderr, "replay %s: %s relative error %.2g\n", plan_.workload.c_str(), what, rel);
+      if (!(rel <= 5e-3)) {
+        ctx_.fail("replay " + plan_.workload + ": " + what + " relative error " + std::to_string(rel));
+        ok = false;
+      }
+    };
+    auto host = [&](const __half* d, size_t n) {
+      std::vector<__half> h(n);
+      GV_CUDA(cudaMemcpy(h.data(), d, n * 2, cudaMemcpyDeviceToHost));
+      std::vector<double> v(n);
+      for (size_t j = 0; j < n; ++j) v[j] = __half2float(h[j]);
+      return v;
+    };
+    auto rel_err = [](const std::vector<double>& got, const std::vector<double>& ref) {
+      double e2 = 0, r2 = 0;
+      for (size_t j = 0; j < ref.size(); ++j) {
+        const double g = std::isfinite(got[j]) ? got[j] : 1e300;
+        e2 += (g - ref[j]) * (g - ref[j]);
+        r2 += ref[j] * ref[j];
+      }
+      return std::sqrt(e2 / std::max(r2, 1e-300));
+    };
+    const GemvKernel kern = default_gemv_kernel();
+    for (size_t i = 0; i < plan_.ops.size(); ++i) {
+      if (plan_.ops[i].kind != ReplayKind::gemv_q4 || !ends_with(plan_.ops[i].name, ".attn.q_proj")) continue;
+      const Q4Weights g = q4_group(i);
+      GemvFusion fu;
+      fu.norm_gamma = b_.gamma.get();
+      GV_CUDA(cudaMemsetAsync(b_.y.get(), 0xFF, b_.y.bytes(), s_));
+      launch_gemv_q4_fused(g, b_.x.get(), b_.y.get(), s_, kern, false, fu);
+      GV_LAUNCHED();
+      GV_CUDA(cudaStreamSynchronize(s_));
+      std::vector<double> x = host(b_.x.get(), size_t(g.k)), gm = host(b_.gamma.get(), size_t(g.k));
+      double ss = 0;
+      for (double v : x) ss += v * v;
+      const double inv = 1.0 / std::sqrt(ss / g.k + double(fu.norm_eps));
+      for (size_t j = 0; j < x.size(); ++j) x[j] = x[j] * inv * gm[j];
+      report("RMSNorm fused into the first q/k/v GEMV", rel_err(host(b_.y.get(), size_t(g.n)), gemv_q4_reference(g, x)));
+      break;
+    }
+    for (size_t i = 0; i < plan_.ops.size(); ++i) {
+      if (plan_.ops[i].kind != ReplayKind::gemv_q4 || !ends_with(plan_.ops[i].name, ".ffn.down_proj")) continue;
+      const Q4Weights w = q4_group(i);
+      fill_half(b_.y.get(), size_t(2 * w.k), 91u, 2.0f, s_);  // a gate/up output
+      GemvFusion fu;
+      fu.silu_gate_up = b_.y.get();
+      fu.residual = b_.resid.get();
+      GV_CUDA(cudaMemsetAsync(b_.y2.get(), 0xFF, b_.y2.bytes(), s_));
+      launch_gemv_q4_fused(w, b_.x.get(), b_.y2.get(), s_, kern, false, fu);
+      GV_LAUNCHED();
+      GV_CUDA(cudaStreamSynchronize(s_));
+      const std::vector<double> gu = host(b_.y.get(), size_t(2 * w.k)), res = host(b_.resid.get(), size_t(w.n));
+      std::vector<double> x(size_t(w.k));
+      for (size_t j = 0; j < x.size(); ++j) x[j] = gu[j] / (1.0 + std::exp(-gu[j])) * gu[size_t(w.k) + j];
+      std::vector<double> ref = gemv_q4_reference(w, x);
+      for (size_t j = 0; j < ref.size(); ++j) ref[j] += res[j];
+      report("silu(gate) * up and the residual fused into the first down GEMV", rel_err(host(b_.y2.get(), size_t(w.n)), ref));
+      break;
+    }
+    return ok;
+  }
   int fused_launches() const {
     int n = 0;
     for (size_t i = 0; i < plan_.ops.size(); ++i) n += plan_.ops[i].kind == ReplayKind::gemv_q4 && group_head_[i] == i;
@@ -406,8 +557,14 @@ class Replayer {
       }
     }
     b_.x = DeviceBuffer<__half>(max_k);
-    b_.y = DeviceBuffer<__half>(max_n);
+    b_.y = DeviceBuffer<__half>(std::max(max_n, 2 * max_k));
     fill_half(b_.x.get(), max_k, 77u, 1.0f, s_);
+    b_.gamma = DeviceBuffer<__half>(max_k);
+    b_.resid = DeviceBuffer<__half>(max_n);
+    b_.y2 = DeviceBuffer<__half>(max_n);
+    fill_half(b_.gamma.get(), max_k, 81u, 1.0f, s_);
+    fill_half(b_.resid.get(), max_n, 82u, 1.0f, s_);
+    fill_half(b_.y.get(), std::max(max_n, 2 * max_k), 83u, 1.0f, s_);
     if (plan_.layers > 0) {
       const size_t kv = size_t(plan_.layers) * 2 * plan_.context * plan_.heads * plan_.head_dim;
       b_.kv = DeviceBuffer<__half>(kv);
@@ -437,6 +594,7 @@ class Replayer {
   std::vector<std::int64_t> row_offset_;  // per op: its first row inside its group
   bool fused_ = false;
   bool pdl_all_ = false;
+  bool epi_ = false;
 };
 
 std::vector<double> to_ms(std::vector<double> t) {
@@ -445,7 +603,7 @@ std::vector<double> to_ms(std::vector<double> t) {
 }
 
 struct ReplayResult {
-  double eager_ms = 0, graph_ms = 0, fused_ms = 0;
+  double eager_ms = 0, graph_ms = 0, fused_ms = 0, epi_ms = 0;
   bool graph_pdl_ok = false;
 };
 
@@ -507,18 +665,24 @@ ReplayResult replay(Context& ctx, const ReplayPlan& plan, const std::string& tag
   if (has_q4 && res.graph_pdl_ok) {
     struct Variant {
       const char* mode;
-      bool all, fused;
+      bool all, fused, epi;
     };
-    for (const Variant v : {Variant{"graph-pdl-all", true, false}, Variant{"graph-pdl-fused", false, true},
-                            Variant{"graph-pdl-all-fused", true, true}}) {
+    const bool epi_ok = llm && r.check_epi();
+    for (const Variant v : {Variant{"graph-pdl-all", true, false, false}, Variant{"graph-pdl-fused", false, true, false},
+                            Variant{"graph-pdl-all-fused", true, true, false},
+                            Variant{"graph-pdl-all-fused-epi", true, true, true}}) {
+      if (v.epi && !epi_ok) continue;
       r.set_fused(v.fused);
       r.set_pdl_all(v.all);
+      r.set_epi(v.epi);
       try {
         t = time_graph(s, reps, 1, [&] { r.issue_all(true); });
         auto c = cond(v.mode, "all");
         if (v.fused) c.push_back({"gemv_launches", std::int64_t(r.fused_launches())});
+        if (v.epi) c.push_back({"small_ops_folded", std::int64_t(r.absorbed_ops())});
         m = make_measurement("replay-" + tag + "-" + v.mode, "replay_ms", "ms", to_ms(t), c);
-        if (v.all && v.fused) res.fused_ms = m.value;
+        if (v.all && v.fused && !v.epi) res.fused_ms = m.value;
+        if (v.epi) res.epi_ms = m.value;
         if (v.all && !v.fused) res.graph_ms = std::min(res.graph_ms, m.value);  // the same ops, PDL everywhere
         ctx.add(m);
         if (copy_gb_s > 0) {
@@ -538,6 +702,7 @@ ReplayResult replay(Context& ctx, const ReplayPlan& plan, const std::string& tag
     }
     r.set_fused(false);
     r.set_pdl_all(false);
+    r.set_epi(false);
   }
   // Per op class: a graph of only that class's ops (with PDL where the full graph used it).
   std::map<std::string, int> classes;
@@ -573,7 +738,9 @@ void run_replay(Context& ctx) {
     if (r.graph_ms <= 0) continue;
     const std::string sc = llama_scenario_base + weights + llama_scenario_end;
     std::string note = fmt("graph replay, %.3f ms per token", r.graph_ms);
-    if (r.fused_ms > 0) note += fmt(" (q/k/v and gate/up GEMVs fused, PDL on every own kernel: %.3f ms)", r.fused_ms);
+    if (r.fused_ms > 0) note += fmt(" (q/k/v and gate/up GEMVs fused, PDL on every own kernel: %.3f ms", r.fused_ms);
+    if (r.epi_ms > 0) note += fmt("; also RMSNorm, silu*up and residual adds folded into the GEMVs: %.3f ms", r.epi_ms);
+    if (r.fused_ms > 0) note += ")";
     ctx.replay_points.push_back({"llama-13b", "cuda-graph", "tokens/s", sc, 1e3 / r.graph_ms, note});
     ctx.replay_points.push_back({"llama-13b", "cuda-eager", "tokens/s", sc, 1e3 / r.eager_ms,
                                  fmt("eager replay (kernels issued from C++), %.3f ms per token", r.eager_ms)});
