@@ -52,49 +52,95 @@ ArchSpec load_arch_file(const fs::path& path) {
   return a;
 }
 
+namespace {
+
+const ArchSpec& find_arch_or_fail(MapReader& r, const std::string& arch_id, const std::vector<ArchSpec>& arches) {
+  auto it = std::find_if(arches.begin(), arches.end(), [&](const ArchSpec& a) { return a.id == arch_id; });
+  if (it == arches.end()) {
+    std::string known;
+    for (const auto& a : arches) known += (known.empty() ? "" : ", ") + a.id;
+    r.fail("arch", "unknown architecture '" + arch_id + "' (known: " + known + ")");
+  }
+  return *it;
+}
+
+// The physical fields of a card. With `base` every field is optional and keeps the base's value; the
+// core counts then follow sm_count (and the architecture) unless given.
+const ArchSpec& read_gpu_fields(MapReader& r, GpuSpec& g, const std::vector<ArchSpec>& arches, const GpuSpec* base) {
+  auto want = [&](MapReader& m, std::string_view key) { return !base || m.has(key); };
+  if (want(r, "name")) g.name = r.string("name");
+  if (want(r, "arch")) g.arch_id = r.string("arch");
+  const ArchSpec& arch = find_arch_or_fail(r, g.arch_id, arches);
+  if (want(r, "chip")) g.chip = r.string("chip");
+  if (want(r, "segment")) {
+    auto seg = r.choice("segment", {"geforce", "workstation", "datacenter"});
+    g.segment = seg == "geforce" ? Segment::geforce : seg == "workstation" ? Segment::workstation : Segment::datacenter;
+  }
+  if (want(r, "sm_count")) g.sm_count = static_cast<int>(r.int_in("sm_count", 1, 4096));
+  if (base) {
+    g.cuda_cores = g.sm_count * arch.fp32_lanes_per_sm;
+    g.tensor_cores = g.sm_count * arch.tensor_cores_per_sm;
+  }
+  if (want(r, "cuda_cores")) g.cuda_cores = static_cast<int>(r.int_in("cuda_cores", 1, 1 << 22));
+  if (want(r, "tensor_cores")) g.tensor_cores = static_cast<int>(r.int_in("tensor_cores", 1, 1 << 16));
+  auto key_or_sm = [&](std::string_view key) { return r.has(key) ? key : std::string_view("sm_count"); };
+  if (g.cuda_cores != g.sm_count * arch.fp32_lanes_per_sm)
+    r.fail(key_or_sm("cuda_cores"), std::to_string(g.cuda_cores) + " is inconsistent with " +
+                                        std::to_string(g.sm_count) + " SMs x " +
+                                        std::to_string(arch.fp32_lanes_per_sm) + " FP32 lanes per SM of " + arch.id);
+  if (g.tensor_cores != g.sm_count * arch.tensor_cores_per_sm)
+    r.fail(key_or_sm("tensor_cores"),
+           std::to_string(g.tensor_cores) + " is inconsistent with " + std::to_string(g.sm_count) + " SMs x " +
+               std::to_string(arch.tensor_cores_per_sm) + " tensor cores per SM of " + arch.id);
+  if (want(r, "base_clock_mhz")) g.base_clock_mhz = r.number_in("base_clock_mhz", 100, 5000);
+  if (want(r, "boost_clock_mhz")) g.boost_clock_mhz = r.number_in("boost_clock_mhz", 100, 5000);
+  if (g.boost_clock_mhz < g.base_clock_mhz)
+    r.fail(r.has("boost_clock_mhz") ? "boost_clock_mhz" : "base_clock_mhz", "must not be below base_clock_mhz");
+  if (r.has("max_boost_clock_mhz")) {
+    g.max_boost_clock_mhz = r.number_in("max_boost_clock_mhz", 100, 5000);
+  } else if (base && g.max_boost_clock_mhz && r.has("boost_clock_mhz")) {
+    g.max_boost_clock_mhz.reset();  // the base's top clock belongs to the base's boost clock
+  }
+  if (g.max_boost_clock_mhz && *g.max_boost_clock_mhz < g.boost_clock_mhz)
+    r.fail(r.has("max_boost_clock_mhz") ? "max_boost_clock_mhz" : "boost_clock_mhz",
+           "max_boost_clock_mhz must not be below boost_clock_mhz");
+  if (want(r, "tensor_fp32_accumulate"))
+    g.tensor_fp32_accumulate_half = r.choice("tensor_fp32_accumulate", {"full", "half"}) == "half";
+
+  if (want(r, "memory")) {
+    MapReader mem = r.map("memory");
+    if (want(mem, "type"))
+      g.memory.type = mem.choice("type", {"GDDR5", "GDDR6", "GDDR6X", "GDDR7", "HBM2", "HBM2e", "HBM3", "HBM3e"});
+    if (want(mem, "bus_width_bits"))
+      g.memory.bus_width_bits = static_cast<int>(mem.int_in("bus_width_bits", 32, 16384));
+    if (want(mem, "data_rate_gbps")) g.memory.data_rate_gbps = mem.number_in("data_rate_gbps", 0.1, 100);
+    if (want(mem, "capacity_gib")) g.memory.capacity_gib = mem.number_in("capacity_gib", 0.25, 4096);
+    mem.finish();
+  }
+  if (want(r, "l2_mib")) g.l2_mib = r.number_in("l2_mib", 0.0625, 1024);
+  if (want(r, "tdp_w")) g.tdp_w = r.number_in("tdp_w", 1, 5000);
+  return arch;
+}
+
+}  // namespace
+
+Gpu read_hypothetical_gpu(MapReader& overrides, const std::string& id, const Gpu& base,
+                          const std::vector<ArchSpec>& arches) {
+  GpuSpec g = base.spec;
+  g.id = id;
+  g.published.reset();  // the base's published figures are not this card's
+  g.survey.clear();
+  g.notes = "hypothetical: " + base.spec.id + " with overrides";
+  const ArchSpec& arch = read_gpu_fields(overrides, g, arches, &base.spec);
+  overrides.finish();
+  return Gpu{std::move(g), arch};
+}
+
 GpuSpec load_gpu_file(const fs::path& path, const std::vector<ArchSpec>& arches) {
   MapReader r(load_yaml_file(path), path.string(), "");
   GpuSpec g;
   g.id = read_spec_header(r, path, kSpecVersion);
-  g.name = r.string("name");
-  g.arch_id = r.string("arch");
-  auto arch_it = std::find_if(arches.begin(), arches.end(), [&](const ArchSpec& a) { return a.id == g.arch_id; });
-  if (arch_it == arches.end()) {
-    std::string known;
-    for (const auto& a : arches) known += (known.empty() ? "" : ", ") + a.id;
-    r.fail("arch", "unknown architecture '" + g.arch_id + "' (known: " + known + ")");
-  }
-  const ArchSpec& arch = *arch_it;
-  g.chip = r.string("chip");
-  auto seg = r.choice("segment", {"geforce", "workstation", "datacenter"});
-  g.segment = seg == "geforce" ? Segment::geforce : seg == "workstation" ? Segment::workstation : Segment::datacenter;
-  g.sm_count = static_cast<int>(r.int_in("sm_count", 1, 4096));
-  g.cuda_cores = static_cast<int>(r.int_in("cuda_cores", 1, 1 << 22));
-  g.tensor_cores = static_cast<int>(r.int_in("tensor_cores", 1, 1 << 16));
-  if (g.cuda_cores != g.sm_count * arch.fp32_lanes_per_sm)
-    r.fail("cuda_cores", std::to_string(g.cuda_cores) + " is inconsistent with " + std::to_string(g.sm_count) +
-                             " SMs x " + std::to_string(arch.fp32_lanes_per_sm) + " FP32 lanes per SM of " + arch.id);
-  if (g.tensor_cores != g.sm_count * arch.tensor_cores_per_sm)
-    r.fail("tensor_cores", std::to_string(g.tensor_cores) + " is inconsistent with " + std::to_string(g.sm_count) +
-                               " SMs x " + std::to_string(arch.tensor_cores_per_sm) + " tensor cores per SM of " +
-                               arch.id);
-  g.base_clock_mhz = r.number_in("base_clock_mhz", 100, 5000);
-  g.boost_clock_mhz = r.number_in("boost_clock_mhz", 100, 5000);
-  if (g.boost_clock_mhz < g.base_clock_mhz) r.fail("boost_clock_mhz", "must not be below base_clock_mhz");
-  if (r.has("max_boost_clock_mhz")) {
-    g.max_boost_clock_mhz = r.number_in("max_boost_clock_mhz", 100, 5000);
-    if (*g.max_boost_clock_mhz < g.boost_clock_mhz) r.fail("max_boost_clock_mhz", "must not be below boost_clock_mhz");
-  }
-  g.tensor_fp32_accumulate_half = r.choice("tensor_fp32_accumulate", {"full", "half"}) == "half";
-
-  MapReader mem = r.map("memory");
-  g.memory.type = mem.choice("type", {"GDDR5", "GDDR6", "GDDR6X", "GDDR7", "HBM2", "HBM2e", "HBM3", "HBM3e"});
-  g.memory.bus_width_bits = static_cast<int>(mem.int_in("bus_width_bits", 32, 16384));
-  g.memory.data_rate_gbps = mem.number_in("data_rate_gbps", 0.1, 100);
-  g.memory.capacity_gib = mem.number_in("capacity_gib", 0.25, 4096);
-  mem.finish();
-  g.l2_mib = r.number_in("l2_mib", 0.0625, 1024);
-  g.tdp_w = r.number_in("tdp_w", 1, 5000);
+  const ArchSpec& arch = read_gpu_fields(r, g, arches, nullptr);
   MapReader launch = r.map("launch");
   g.launch_price_usd = launch.number_in("price_usd", 1, 1e7);
   g.launch_price_basis = launch.choice("price_basis", {"msrp", "street-estimate"});

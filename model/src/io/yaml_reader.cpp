@@ -260,7 +260,6 @@ void MapReader::finish() const {
   }
 }
 
-namespace {
 bool valid_id(const std::string& id) {
   if (id.empty() || id.front() == '-' || id.back() == '-') return false;
   for (std::size_t i = 0; i < id.size(); ++i) {
@@ -270,7 +269,6 @@ bool valid_id(const std::string& id) {
   }
   return true;
 }
-}  // namespace
 
 std::string read_spec_header(MapReader& r, const fs::path& path, int version) {
   r.expect_version(version);

@@ -18,6 +18,13 @@ ArchSpec load_arch_file(const std::filesystem::path& path);
 // Loads one card; `arches` resolves its arch and checks counts and published figures.
 GpuSpec load_gpu_file(const std::filesystem::path& path, const std::vector<ArchSpec>& arches);
 
+class MapReader;
+// A card that does not exist: `base` with the fields of `overrides` (same names and ranges as a card
+// file: sm_count, clocks, memory.*, l2_mib, tdp_w, arch, ...) replaced, checked like any card. Core
+// counts follow sm_count unless given; the base's published figures are dropped.
+Gpu read_hypothetical_gpu(MapReader& overrides, const std::string& id, const Gpu& base,
+                          const std::vector<ArchSpec>& arches);
+
 struct Catalog {
   std::vector<ArchSpec> arches;
   std::vector<Gpu> gpus;  // sorted by id

@@ -77,6 +77,8 @@ class MapReader {
   std::set<std::string, std::less<>> used_;
 };
 
+// Lowercase letters, digits and single dashes, not starting or ending with a dash.
+bool valid_id(const std::string& id);
 // Reads `version:` (must equal `version`) and `id:` (lowercase-dashed, equal to the file's stem).
 std::string read_spec_header(MapReader& r, const std::filesystem::path& path, int version);
 
