@@ -134,6 +134,15 @@ TEST(PlotValue, SvgShowsTheParetoFront) {
   fs::remove_all(d);
 }
 
+TEST(PlotValue, HypotheticalCardsAreNamedByTheirLabels) {
+  fs::path d = fresh_dir("value-hypothetical");
+  auto r = run({"plot", "value", std::string(GPUPERF_SPECS_DIR) + "/scenarios/hypothetical-cards.yaml", "--out",
+                (d / "v.svg").string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  expect_svg(d / "v.svg", {"Pareto front", "(hypothetical)", "RTX 4090"});
+  fs::remove_all(d);
+}
+
 TEST(PlotErrors, BadInputIsExit2WithOneLineAndNoFile) {
   fs::path d = fresh_dir("errors");
   const std::string out = (d / "x.svg").string();

@@ -16,6 +16,7 @@
 #include "gpuperf/units.hpp"
 #include "gpuperf/whatif.hpp"
 #include "scenario_options.hpp"
+#include "whatif_inputs.hpp"
 
 namespace gpuperf::cli {
 
@@ -497,96 +498,88 @@ int value(const std::vector<std::string>& args, Context& ctx, const CommandSpec&
   refuse_overwriting_inputs(out, inputs);
   WhatIfScenario sc = io::load_whatif_file(scenario_path, e.catalog, e.models, e.stacks);
 
-  // Each workload's graph once; each card's prediction once per workload (as `gpuperf whatif` does).
-  std::vector<Workload> graphs;
-  for (const auto& w : sc.workloads) graphs.push_back(make_workload(e.model(w.model_id), w.scenario, w.sd_pass));
-  std::vector<CardInputs> card_inputs;
-  for (const auto& c : sc.cards) {
-    const Gpu& g = require_gpu(e.catalog, c.gpu_id);
-    CardInputs in;
-    in.gpu_id = c.gpu_id;
-    in.price = c.price;
-    in.tdp_w = g.spec.tdp_w;
-    for (std::size_t w = 0; w < sc.workloads.size(); ++w) {
-      const WhatIfWorkload& wl = sc.workloads[w];
-      const ModelSpec& m = e.model(wl.model_id);
-      MemoryFootprint fp = m.sd() ? memory_footprint(*m.sd(), std::get<SdScenario>(wl.scenario))
-                                  : memory_footprint(*m.llama(), std::get<LlamaScenario>(wl.scenario));
-      WorkloadPrediction p = predict_workload(g, graphs[w], e.params, e.stack(wl.stack_id));
-      std::string no_room;
-      if (!p.error.empty())
-        no_room = p.error;
-      else if (fp.total() > units::gib_to_bytes(g.spec.memory.capacity_gib))
-        no_room = "needs " + format_sig(units::bytes_to_gib(fp.total()), 3) + " GiB";
-      in.values.push_back(p.error.empty() ? p.value : 0.0);
-      in.no_room.push_back(no_room);
-    }
-    card_inputs.push_back(std::move(in));
-  }
+  // The model's values for every entry, as `gpuperf whatif` computes them (hypothetical cards and
+  // several cards of one kind included).
+  WhatIfInputs model(e, sc);
+  std::vector<CardInputs> card_inputs = model.inputs(e.params);
   std::string error;
   std::vector<CardResult> results = evaluate_whatif(sc, card_inputs, error);
   if (!error.empty()) throw UsageError(error);
 
+  // An entry's name on the chart: the card's short name, or the scenario's own label ("2x rtx-3060-12gb").
+  auto entry_name = [&](const CardResult& r) {
+    return r.label.empty() || r.label == r.gpu_id ? short_name(model.gpu(r.gpu_id)) : r.label;
+  };
+  std::string reference_name = sc.reference;
+  for (const auto& r : results)
+    if (r.label == sc.reference) reference_name = entry_name(r);
+  // The Pareto front of `gpuperf whatif` is over the purchase price, so that is the x axis; the rank
+  // (by merit per money: price plus energy, when the scenario has a power cost) goes in the labels.
   const bool energy = sc.power.has_value();
-  double ref_per_money = kNaN, x_lo = 1e300, x_hi = 0, y_hi = 0;
+  double x_lo = 1e300, x_hi = 0, y_hi = 0, ref_merit_per_price = kNaN;
   std::vector<std::string> excluded;
-  std::ostringstream front, rest, all;
-  std::vector<const CardResult*> pareto;
+  std::ostringstream front, rest;
+  std::vector<const CardResult*> shown, pareto;
   for (const auto& r : results) {
     if (r.excluded) {
-      excluded.push_back(r.gpu_id + " (" + r.reason + ")");
+      excluded.push_back(r.label + " (" + r.reason + ")");
       continue;
     }
-    const double cost = r.price + r.energy_cost;
-    if (r.gpu_id == sc.reference) ref_per_money = r.merit / cost;
-    x_lo = std::min(x_lo, cost);
-    x_hi = std::max(x_hi, cost);
+    if (r.label == sc.reference) ref_merit_per_price = r.merit / r.price;
+    x_lo = std::min(x_lo, r.price);
+    x_hi = std::max(x_hi, r.price);
     y_hi = std::max(y_hi, r.merit);
-    const Gpu& g = require_gpu(e.catalog, r.gpu_id);
-    (r.pareto ? front : rest) << num(cost) << " " << num(r.merit) << " " << gp_quote(short_name(g)) << "\n";
+    (r.pareto ? front : rest) << num(r.price) << " " << num(r.merit) << "\n";
+    shown.push_back(&r);
     if (r.pareto) pareto.push_back(&r);
   }
   if (pareto.empty()) throw UsageError("no card of " + sc.id + " could run every workload");
-  std::sort(pareto.begin(), pareto.end(),
-            [](auto a, auto b) { return a->price + a->energy_cost < b->price + b->energy_cost; });
+  std::sort(pareto.begin(), pareto.end(), [](auto a, auto b) { return a->price < b->price; });
   std::ostringstream steps;
-  for (const auto* r : pareto) steps << num(r->price + r->energy_cost) << " " << num(r->merit) << "\n";
+  for (const auto* r : pareto) steps << num(r->price) << " " << num(r->merit) << "\n";
 
-  const std::string money =
-      energy ? "price + " + format_sig(sc.power->years, 3) + "-year energy cost (" + sc.currency + ")"
-             : "price (" + sc.currency + ")";
   const bool log_x = x_hi / x_lo > 20;
+  const double ax_lo = log_x ? x_lo / 1.3 : std::max(0.0, x_lo - 0.12 * x_hi);
+  const double ax_hi = x_hi * (log_x ? 1.3 : 1.06);
+  const double turn = log_x ? std::pow(ax_lo, 0.25) * std::pow(ax_hi, 0.75) : ax_lo + 0.75 * (ax_hi - ax_lo);
+  // Names beside the points: to the right, except in the last quarter of the axis (no room there).
+  std::ostringstream labels;
+  int label_no = 10;
+  for (const auto* r : shown) {
+    const bool left_half = r->price < turn;
+    labels << "set label " << ++label_no << " " << gp_quote(entry_name(*r) + " #" + std::to_string(r->rank)) << " at "
+           << num(r->price) << "," << num(r->merit) << (left_half ? " left offset 0.9," : " right offset -0.9,")
+           << (r->pareto ? "0.6" : "-0.6") << " font \",10\" tc rgb \"" << (r->pareto ? "#000000" : "#555555")
+           << "\"\n";
+  }
   std::ostringstream gp;
   gp << preamble() << "$front << EOD\n"
      << front.str() << "EOD\n$rest << EOD\n"
      << rest.str() << "EOD\n$steps << EOD\n"
      << steps.str() << "EOD\n"
-     << (log_x ? "set logscale x\n" : "") << "set xrange ["
-     << num(log_x ? x_lo / 1.3 : std::max(0.0, x_lo - 0.2 * x_hi)) << ":" << num(x_hi * (log_x ? 1.3 : 1.08))
+     << labels.str() << (log_x ? "set logscale x\n" : "") << "set xrange [" << num(ax_lo) << ":" << num(ax_hi)
      << "]\nset yrange [0:" << num(y_hi * 1.15) << "]\n"
-     << "set xlabel " << gp_quote(money) << "\n"
-     << "set ylabel "
-     << gp_quote("merit (weighted geometric mean of performance, " + short_name(require_gpu(e.catalog, sc.reference)) +
-                 " = 1)")
+     << "set xlabel " << gp_quote("purchase price (" + sc.currency + ")") << "\n"
+     << "set ylabel " << gp_quote("merit (weighted geometric mean of performance, " + reference_name + " = 1)")
      << "\nset title "
-     << gp_quote("Price vs performance: " + sc.id + " (the mix of " + std::to_string(sc.workloads.size()) +
-                 " workloads)")
+     << gp_quote("Price vs performance: " + sc.id + " (a mix of " + std::to_string(sc.workloads.size()) + " workloads)")
      << "\nset key inside left top Left reverse opaque box lc rgb \"#bbbbbb\" font \",11\"\n";
+  std::string note = "#n: rank by merit per " + sc.currency +
+                     (energy ? " of price + " + format_sig(sc.power->years, 3) + "-year energy cost" : " of price") +
+                     ". Pareto front over the purchase price, as gpuperf whatif.";
   if (!excluded.empty()) {
-    std::string text = "left out (cannot run every workload): ";
-    for (std::size_t i = 0; i < excluded.size(); ++i) text += (i ? ", " : "") + excluded[i];
-    gp << "set label 1 " << gp_quote(text) << " at graph 0, graph -0.13 font \",9\" tc rgb \"#555555\"\n"
-       << "set bmargin 5.5\n";
+    note += " Left out (cannot run every workload): ";
+    for (std::size_t i = 0; i < excluded.size(); ++i) note += (i ? ", " : "") + excluded[i];
   }
-  gp << "plot $steps using 1:2 with steps lw 2 lc rgb \"" << colour(0) << "\" title \"Pareto front\", \\\n"
-     << "  " << num(ref_per_money) << "*x with lines dt 2 lw 1.5 lc rgb \"#666666\" title "
-     << gp_quote("same merit per " + sc.currency + " as " + short_name(require_gpu(e.catalog, sc.reference)))
-     << ", \\\n"
-     << "  $front using 1:2 with points pt 7 ps 1.6 lc rgb \"" << colour(0) << "\" title \"on the Pareto front\", \\\n"
-     << "  $rest using 1:2 with points pt 5 ps 1.3 lc rgb \"" << colour(1) << "\" title \"dominated\", \\\n"
-     << "  $front using 1:2:3 with labels right offset -0.8,0.7 font \",10\" notitle, \\\n"
-     << "  $rest using 1:2:3 with labels left offset 0.8,-0.5 font \",10\" tc rgb \"#555555\" notitle\n";
-  render_chart(gp.str(), out, {1100, 700}, ctx.err);
+  gp << "set label 1 " << gp_quote(note) << " at graph 0, graph -0.13 font \",9\" tc rgb \"#555555\"\n"
+     << "set bmargin 5.5\n";
+  gp << "plot $steps using 1:2 with steps lw 2 lc rgb \"" << colour(0) << "\" title \"Pareto front\", \\\n";
+  if (!energy)
+    gp << "  " << num(ref_merit_per_price) << "*x with lines dt 2 lw 1.5 lc rgb \"#666666\" title "
+       << gp_quote("same merit per " + sc.currency + " as " + reference_name) << ", \\\n";
+  gp << "  $front using 1:2 with points pt 7 ps 1.6 lc rgb \"" << colour(0) << "\" title \"on the Pareto front\", \\\n"
+     << "  $rest using 1:2 with points pt 5 ps 1.3 lc rgb \"" << colour(1) << "\" title \"dominated\"\n";
+  render_chart(gp.str(), out, {1300, 720}, ctx.err);
   return 0;
 }
 
