@@ -11,6 +11,7 @@ const std::vector<CommandSpec>& all_commands() {
     for (auto& c : model_commands()) all.push_back(std::move(c));
     for (auto& c : engine_commands()) all.push_back(std::move(c));
     for (auto& c : whatif_commands()) all.push_back(std::move(c));
+    for (auto& c : plot_commands()) all.push_back(std::move(c));
     return all;
   }();
   return commands;

@@ -47,5 +47,6 @@ std::vector<CommandSpec> catalog_commands();
 std::vector<CommandSpec> engine_commands();
 std::vector<CommandSpec> whatif_commands();
 std::vector<CommandSpec> model_commands();
+std::vector<CommandSpec> plot_commands();
 
 }  // namespace gpuperf::cli
