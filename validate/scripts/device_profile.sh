@@ -17,7 +17,7 @@ cuobjdump -sass "$BIN" 2>/dev/null | awk '
   sort | uniq -c | sort -k2,2 -k1,1nr > "$OUT/gemv-sass.txt"
 echo "sass: $(wc -l < "$OUT/gemv-sass.txt") lines"
 KNAMES=${KNAMES:-'regex:gemv_q4_(tiles_db|stream)'}
-GPUPERF_VALIDATE_GEMV_CHECK_ONLY=1 timeout 300 ncu --clock-control none --set full -k "$KNAMES" --launch-count 8 \
+GPUPERF_VALIDATE_GEMV_CHECK_ONLY=1 timeout 300 ncu --clock-control none --set full -k "$KNAMES" --launch-count "${LAUNCHES:-8}" \
   -f -o /tmp/ncu-gemv "$BIN" --only gemv --out /tmp/ncu-m.yaml > /tmp/ncu-run.txt 2>&1
 echo "ncu exit $?"; tail -5 /tmp/ncu-run.txt
 ncu -i /tmp/ncu-gemv.ncu-rep --page details > "$OUT/ncu-gemv.txt" 2>&1

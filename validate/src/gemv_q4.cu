@@ -342,10 +342,21 @@ __device__ void stage_fused(uint4* xs, const uint4* xv, int T, int k, const Gemv
 constexpr int kPfItems = 12;
 __device__ __forceinline__ void prefetch_l2(const void* p) { asm volatile("prefetch.global.L2 [%0];" ::"l"(p)); }
 
-template <int D, int MINB, bool LANES, bool PF = false>
+// Run 11's multi-matrix form (MULTI): one launch computes up to kMaxMulti GEMVs of the same shape that read
+// the same x (a layer's q, k and v), each block owning rows of one matrix (block b: matrix b / bpm), so the
+// whole launch is one wave of SMs x blocks/SM that stages x once per block for all three matrices.
+constexpr int kMaxMulti = 3;
+struct GemvMulti {
+  const uint4* w4[kMaxMulti] = {};
+  const uint4* sz4[kMaxMulti] = {};
+  __half* y[kMaxMulti] = {};
+  int bpm = 0;  // blocks per matrix
+};
+
+template <int D, int MINB, bool LANES, bool PF = false, bool MULTI = false>
 __global__ void __launch_bounds__(256, MINB)
     gemv_q4_stream(const uint4* __restrict__ w4, const uint4* __restrict__ sz4, const __half* x, __half* __restrict__ y,
-                   int n, int k, int rpb, GemvFusion fu) {
+                   int n, int k, int rpb, GemvFusion fu, GemvMulti mm = GemvMulti{}) {
   // T * 128 vectors: the activations, zero past K; then T * 32 sum vectors; then (LANES) rpb * 32 floats
   extern __shared__ uint4 xs[];
   __shared__ float sums[kMaxStreamRows];
@@ -354,7 +365,14 @@ __global__ void __launch_bounds__(256, MINB)
   uint4* xsum = xs + T * 128;  // (tile, lane): per word j, (sum of even, sum of odd columns) of its 8
   float* part = reinterpret_cast<float*>(xsum + T * 32);  // (row, lane) partial sums
   const int warp = int(threadIdx.x >> 5), lane = int(threadIdx.x & 31), hi = lane >> 4;
-  const int row0 = int(blockIdx.x) * rpb;
+  int bid = int(blockIdx.x);
+  if (MULTI) {  // selects on the parameters (an indexed parameter array would be copied to local memory)
+    const int m = bid / mm.bpm;
+    bid -= m * mm.bpm;
+    w4 = m == 0 ? mm.w4[0] : m == 1 ? mm.w4[1] : mm.w4[2];
+    sz4 = m == 0 ? mm.sz4[0] : m == 1 ? mm.sz4[1] : mm.sz4[2];
+  }
+  const int row0 = bid * rpb;
   const int rows = min(rpb, n - row0);
   const int ntiles = rows * T;
   const int i0 = (warp * ntiles) / kWarpsPerBlock, i1 = ((warp + 1) * ntiles) / kWarpsPerBlock;
@@ -484,6 +502,10 @@ __global__ void __launch_bounds__(256, MINB)
     step();
   }
   __syncthreads();
+  if (MULTI) {  // picked here, not kept in registers through the loop
+    const int m = int(blockIdx.x) / mm.bpm;
+    y = m == 0 ? mm.y[0] : m == 1 ? mm.y[1] : mm.y[2];
+  }
   if (LANES) {
     for (int r = warp; r < rows; r += kWarpsPerBlock) {
       float v = part[r * 32 + lane];
@@ -691,9 +713,47 @@ void launch_stream(const Q4Weights& w, const __half* x, __half* y, cudaStream_t 
   cfg.attrs = attr;
   cfg.numAttrs = pdl ? 1 : 0;
   GV_CUDA(cudaLaunchKernelEx(&cfg, gemv_q4_stream<D, MINB, LANES, PF>, reinterpret_cast<const uint4*>(w.qweight),
-                             reinterpret_cast<const uint4*>(w.scale_zero), x, y, w.n, w.k, rpb, fu));
+                             reinterpret_cast<const uint4*>(w.scale_zero), x, y, w.n, w.k, rpb, fu, GemvMulti{}));
 }
 
+// `count` GEMVs of one shape on one x in one launch (MULTI): rows per block from all count * n rows over
+// SMs x MINB blocks, then ceil(n / rpb) blocks per matrix.
+template <int D, int MINB, bool LANES>
+void launch_stream_multi(const Q4Weights* ws, int count, const __half* x, __half* const* ys, cudaStream_t s, bool pdl) {
+  if (count < 1 || count > kMaxMulti)
+    throw std::runtime_error("gemv_q4 multi: 1.." + std::to_string(kMaxMulti) + " matrices");
+  const int n = ws[0].n, k = ws[0].k;
+  GemvMulti mm;
+  for (int i = 0; i < count; ++i) {
+    if (ws[i].n != n || ws[i].k != k) throw std::runtime_error("gemv_q4 multi: matrices of different shapes");
+    mm.w4[i] = reinterpret_cast<const uint4*>(ws[i].qweight);
+    mm.sz4[i] = reinterpret_cast<const uint4*>(ws[i].scale_zero);
+    mm.y[i] = ys[i];
+  }
+  const int target_blocks = sm_count() * MINB;
+  const int rpb = std::min(kMaxStreamRows, std::max(1, (count * n + target_blocks - 1) / target_blocks));
+  mm.bpm = (n + rpb - 1) / rpb;
+  cudaLaunchConfig_t cfg{};
+  cfg.gridDim = dim3(unsigned(mm.bpm * count));
+  cfg.blockDim = dim3(kWarpsPerBlock * 32);
+  cfg.dynamicSmemBytes = size_t(Q4Weights::tiles(k)) * 2560 + (LANES ? size_t(rpb) * 128 : 0);
+  if (cfg.dynamicSmemBytes > 48 * 1024) {
+    static bool raised = [] {
+      GV_CUDA(cudaFuncSetAttribute(gemv_q4_stream<D, MINB, LANES, false, true>,
+                                   cudaFuncAttributeMaxDynamicSharedMemorySize, 64 * 1024));
+      return true;
+    }();
+    (void)raised;
+  }
+  cfg.stream = s;
+  cudaLaunchAttribute attr[1];
+  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr[0].val.programmaticStreamSerializationAllowed = 1;
+  cfg.attrs = attr;
+  cfg.numAttrs = pdl ? 1 : 0;
+  GV_CUDA(cudaLaunchKernelEx(&cfg, gemv_q4_stream<D, MINB, LANES, false, true>, mm.w4[0], mm.sz4[0], x, mm.y[0], n, k,
+                             rpb, GemvFusion{}, mm));
+}
 
 // Shared memory of the bulk kernel for `rpb` rows at K = k.
 template <int kBulkC, int kBulkS>
@@ -891,6 +951,22 @@ void launch_gemv_q4(const Q4Weights& w, const __half* x, __half* y, cudaStream_t
       return launch_stream<3, 4, true, true>(w, x, y, s, pdl);
     case GemvKernel::stream_d2_lanes_pf:
       return launch_stream<2, 5, true, true>(w, x, y, s, pdl);
+  }
+}
+
+void launch_gemv_q4_multi(const Q4Weights* ws, int count, const __half* x, __half* const* ys, cudaStream_t s,
+                          GemvKernel kernel, bool pdl) {
+  if (ws[0].k % 256 != 0 || ws[0].k > 16384 || ws[0].k <= 0)
+    throw std::runtime_error("gemv_q4: K=" + std::to_string(ws[0].k) + " is not a multiple of 256 in 256..16384");
+  switch (kernel) {
+    case GemvKernel::stream_d3:
+      return launch_stream_multi<3, 4, false>(ws, count, x, ys, s, pdl);
+    case GemvKernel::stream_d3_lanes:
+      return launch_stream_multi<3, 4, true>(ws, count, x, ys, s, pdl);
+    case GemvKernel::stream_d2_lanes:
+      return launch_stream_multi<2, 5, true>(ws, count, x, ys, s, pdl);
+    default:
+      throw std::runtime_error("gemv_q4: multi-matrix launch only in the stream kernels, not " + to_string(kernel));
   }
 }
 
@@ -1118,6 +1194,143 @@ void run_gemv(Context& ctx) {
         m = make_measurement(name + (pdl ? "-graph-pdl" : "-graph"), "gemv_q4_gb_s", "GB/s",
                              rates_from_times(t, bytes, 1e-9), {});
         m.conditions = conditions("graph", m.value, pdl);
+        pct(m);
+        ctx.add(m);
+      }
+    }
+    // Run 11: a layer's q, k and v GEMVs (three matrices of this shape, their own weights, one x) in one
+    // launch of a stream kernel: one wave of SMs x blocks/SM over all three, x staged once per block. Its
+    // bytes are the three matrices' (and x, the three y), held to the same copy rate. The shape name has
+    // "layer" in it: the calibration loader reads single GEMVs only.
+    if (sh.n == 5120 && sh.k == 5120 && copies >= 3) {
+      const int groups = copies / 3;
+      const double mbytes = 3 * proto.bytes() + double(sh.k) * 2 + 3.0 * sh.n * 2;
+      const int minner = groups * std::max(1, 200 / groups);
+      const char* mlabel = "llama13b-layer-qkv-3x5120x5120";
+      __half* ys[3] = {y.get(), y.get() + sh.n, y.get() + 2 * sh.n};
+      for (GemvKernel kern : {GemvKernel::stream_d3, GemvKernel::stream_d3_lanes, GemvKernel::stream_d2_lanes}) {
+        bool ok = true;
+        // Control (run 12): the multi launch with one matrix, timed like the single GEMV above.
+        if (!check_only && kern == GemvKernel::stream_d3_lanes) {
+          std::vector<double> t1;
+          try {
+            t1 = time_graph(s, reps, inner, [&] {
+              for (int i = 0; i < inner; ++i)
+                launch_gemv_q4_multi(&set.ws[size_t(i % copies)], 1, x.get(), ys, s, kern, true);
+            });
+            auto m1 = make_measurement("gemv-q4-" + to_string(kern) + "-llama13b-layer-multi1-5120x5120-graph-pdl",
+                                       "gemv_q4_gb_s", "GB/s", rates_from_times(t1, bytes, 1e-9), {});
+            m1.conditions = {{"shape", std::string("llama13b-layer-multi1-5120x5120")},
+                             {"n", std::int64_t(sh.n)},
+                             {"k", std::int64_t(sh.k)},
+                             {"matrices", std::int64_t(1)},
+                             {"kernel", to_string(kern) + "-multi"},
+                             {"mode", std::string("graph")},
+                             {"pdl", std::string("yes")},
+                             {"bytes", bytes},
+                             {"kernel_us", std::round(1e8 * bytes / (m1.value * 1e9)) / 100}};
+            pct(m1);
+            ctx.add(m1);
+          } catch (const std::exception& e) {
+            ctx.fail(std::string("gemv_q4 multi1: ") + e.what());
+          }
+        }
+        for (int gi : {0, groups - 1}) {
+          GV_CUDA(cudaMemsetAsync(y.get(), 0xFF, y.bytes(), s));
+          launch_gemv_q4_multi(&set.ws[size_t(3 * gi)], 3, x.get(), ys, s, kern, false);
+          GV_LAUNCHED();
+          GV_CUDA(cudaStreamSynchronize(s));
+          for (int m = 0; m < 3; ++m) {
+            const double rel = gemv_q4_error(set.ws[size_t(3 * gi + m)], x.get(), ys[m]);
+            if (!(rel <= 5e-3)) {
+              char buf[200];
+              std::snprintf(buf, sizeof buf, "gemv_q4 %s %s group %d matrix %d: relative error %.3g exceeds 5e-3",
+                            mlabel, to_string(kern).c_str(), gi, m, rel);
+              ctx.fail(buf);
+              ok = false;
+            } else if (gi == 0 && m == 2) {
+              std::fprintf(stderr, "gemv_q4 %s %s: relative error %.2g against the float64 reference\n", mlabel,
+                           to_string(kern).c_str(), rel);
+            }
+          }
+        }
+        if (!ok || check_only) continue;
+        for (bool pdl : {false, true}) {
+          const std::string name = "gemv-q4-" + to_string(kern) + "-" + mlabel + (pdl ? "-graph-pdl" : "-graph");
+          std::vector<double> t;
+          try {
+            t = time_graph(s, reps, minner, [&] {
+              for (int i = 0; i < minner; ++i)
+                launch_gemv_q4_multi(&set.ws[size_t(3 * (i % groups))], 3, x.get(), ys, s, kern, pdl);
+            });
+          } catch (const std::exception& e) {
+            ctx.fail(name + ": " + e.what());
+            continue;
+          }
+          auto m = make_measurement(name, "gemv_q4_gb_s", "GB/s", rates_from_times(t, mbytes, 1e-9), {});
+          m.conditions = {{"shape", std::string(mlabel)},
+                          {"n", std::int64_t(sh.n)},
+                          {"k", std::int64_t(sh.k)},
+                          {"matrices", std::int64_t(3)},
+                          {"group_size", std::int64_t(128)},
+                          {"kernel", to_string(kern) + "-multi"},
+                          {"mode", std::string("graph")},
+                          {"pdl", std::string(pdl ? "yes" : "no")},
+                          {"bytes", mbytes},
+                          {"weight_copies", std::int64_t(3 * groups)},
+                          {"kernel_us", std::round(1e8 * mbytes / (m.value * 1e9)) / 100}};
+          pct(m);
+          ctx.add(m);
+        }
+      }
+    }
+    // Control (run 12): q/k/v concatenated into one 15360 x 5120 matrix (the replay's fused q/k/v), one
+    // launch of the single-matrix kernel, same bytes as the multi launch.
+    if (sh.n == 5120 && sh.k == 5120) {
+      const char* clabel = "llama13b-layer-qkv-fused-15360x5120";
+      Q4Weights cp;
+      cp.n = 3 * sh.n;
+      cp.k = sh.k;
+      const double cbytes = cp.bytes() + double(sh.k) * 2 + double(cp.n) * 2;
+      const int ccopies = int(std::max(2.0, std::ceil(4.0 * ctx.info.l2_bytes / cp.bytes())));
+      Q4Set cset(cp.n, cp.k, ccopies, 1500u, s);
+      const int cinner = ccopies * std::max(1, 200 / ccopies);
+      for (GemvKernel kern : {GemvKernel::stream_d3_lanes, GemvKernel::stream_d2_lanes}) {
+        GV_CUDA(cudaMemsetAsync(y.get(), 0xFF, y.bytes(), s));
+        launch_gemv_q4(cset.ws[0], x.get(), y.get(), s, kern, false);
+        GV_LAUNCHED();
+        GV_CUDA(cudaStreamSynchronize(s));
+        const double rel = gemv_q4_error(cset.ws[0], x.get(), y.get());
+        if (!(rel <= 5e-3)) {
+          ctx.fail(std::string("gemv_q4 ") + clabel + " " + to_string(kern) + ": relative error " +
+                   std::to_string(rel));
+          continue;
+        }
+        std::fprintf(stderr, "gemv_q4 %s %s: relative error %.2g against the float64 reference\n", clabel,
+                     to_string(kern).c_str(), rel);
+        if (check_only) continue;
+        std::vector<double> t;
+        try {
+          t = time_graph(s, reps, cinner, [&] {
+            for (int i = 0; i < cinner; ++i)
+              launch_gemv_q4(cset.ws[size_t(i % ccopies)], x.get(), y.get(), s, kern, true);
+          });
+        } catch (const std::exception& e) {
+          ctx.fail(std::string("gemv_q4 ") + clabel + ": " + e.what());
+          continue;
+        }
+        auto m = make_measurement("gemv-q4-" + to_string(kern) + "-" + clabel + "-graph-pdl", "gemv_q4_gb_s", "GB/s",
+                                  rates_from_times(t, cbytes, 1e-9), {});
+        m.conditions = {{"shape", std::string(clabel)},
+                        {"n", std::int64_t(cp.n)},
+                        {"k", std::int64_t(cp.k)},
+                        {"group_size", std::int64_t(128)},
+                        {"kernel", to_string(kern)},
+                        {"mode", std::string("graph")},
+                        {"pdl", std::string("yes")},
+                        {"bytes", cbytes},
+                        {"weight_copies", std::int64_t(ccopies)},
+                        {"kernel_us", std::round(1e8 * cbytes / (m.value * 1e9)) / 100}};
         pct(m);
         ctx.add(m);
       }

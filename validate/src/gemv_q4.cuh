@@ -37,6 +37,9 @@
 //            out of the sweep: slower): each warp also prefetches its run into L2 ahead of the ring.
 //            The stream kernels optionally fold a preceding RMSNorm or silu(gate) * up into their staging
 //            and a residual add into their epilogue (GemvFusion; run 10's replay mode, slower than PDL).
+//            `MULTI` (runs 11-12, launch_gemv_q4_multi): up to 3 matrices of one shape on one x in one launch
+//            (a layer's q/k/v from separate weights), a block owning rows of one matrix: the rate of the
+//            concatenated GEMV.
 //   bulk_cC_sS (run 8, out of the sweep: slower) a block's weights and scales by TMA bulk copies into S
 //            shared-memory stages of C tiles, completion on mbarriers, all S requested at entry.
 // K must be a multiple of 256, <= 16384.
@@ -100,6 +103,10 @@ struct GemvFusion {
 };
 void launch_gemv_q4_fused(const Q4Weights& w, const __half* x, __half* y, cudaStream_t s, GemvKernel kernel, bool pdl,
                           const GemvFusion& fu);
+// ys[i] = ws[i] x for `count` (<= 3) matrices of one shape in one launch of a stream kernel (run 11: a
+// layer's q, k and v from their own, unconcatenated weights; one wave of blocks over all three).
+void launch_gemv_q4_multi(const Q4Weights* ws, int count, const __half* x, __half* const* ys, cudaStream_t s,
+                          GemvKernel kernel, bool pdl);
 // y = W x in float64 on the host for a host x (every row).
 std::vector<double> gemv_q4_reference(const Q4Weights& w, const std::vector<double>& x);
 
