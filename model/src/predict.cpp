@@ -190,9 +190,17 @@ StepPrediction simulate_step(const Gpu& gpu, const Graph& graph, const HardwareP
   };
 
   const std::size_t n = graph.ops.size();
-  const bool indexed = n > 0 && graph.timing.key.size() == n;
-  std::vector<OpTiming> timings(indexed ? graph.timing.keys : 0);
-  std::vector<char> timed(timings.size(), 0);
+  const bool indexed = n > 0 && graph.timing.key.size() == n && graph.timing.key_shape.size() == graph.timing.keys;
+  // Indexed graphs time each key once, count its runs and add them up once at the end.
+  struct KeyState {
+    OpTiming t;
+    const Op* first = nullptr;
+    double d = 0;  // one kernel's time
+    int k = 1;     // kernels
+    std::uint32_t runs = 0;
+  };
+  std::vector<KeyState> keyed(indexed ? graph.timing.keys : 0);
+  std::vector<double> shape_efficiency(indexed ? graph.timing.shapes : 0, 0.0);
 
   // Adds `times` runs of an op (k kernels, timing t) to the step's and its class's sums.
   auto accumulate = [&](const Op& op, const OpTiming& t, int k, double times) {
@@ -211,48 +219,62 @@ StepPrediction simulate_step(const Gpu& gpu, const Graph& graph, const HardwareP
     step_term += times * t.gpu_s;
     class_term += times * t.gpu_s;
   };
-  // Indexed graphs count the runs of each timing pair and add them up once at the end.
-  std::vector<std::uint32_t> runs(timings.size(), 0);
-  std::vector<const Op*> first_of(timings.size(), nullptr);
+  // The op's K kernels, each issued c after the last and running d: closed form of
+  // free_k = max(host_k, free_{k-1}) + d with host_k = host + k·c.
+  const double issue_s = host_per_kernel_s;
+  auto issue = [&](int k, double d) {
+    double free_new = std::max({gpu_free + k * d, host + k * issue_s + d, host + issue_s + k * d});
+    p.idle_s += free_new - gpu_free - k * d;
+    gpu_free = free_new;
+    host += k * issue_s;
+  };
+  const int one_kernel = stack.one_kernel_per_op ? 1 : 0;
 
   auto run_op = [&](const Op& op) {
+    if (indexed) {
+      // Ops of one (cost, predecessor cost) pair time the same: each pair is timed once.
+      KeyState& ks = keyed[graph.timing.key[static_cast<std::size_t>(&op - graph.ops.data())]];
+      if (!ks.first) {
+        if (op.tensor_mode && card.tensor_flops_s[static_cast<std::size_t>(*op.tensor_mode)] <= 0) {
+          if (!unsupported) unsupported = &op;
+          return;
+        }
+        const double l2_input = prev_write <= card.l2_resident_bytes ? prev_write : 0.0;
+        const std::int32_t shape = graph.timing.key_shape[static_cast<std::size_t>(&ks - keyed.data())];
+        double efficiency = 1.0;
+        if (shape >= 0) {
+          double& e = shape_efficiency[static_cast<std::size_t>(shape)];
+          if (e == 0) e = wave_efficiency(op, card.sm_count);
+          efficiency = e;
+        }
+        ks.t = time_op_inline(card, hw, op, l2_input, efficiency, one_kernel, 1.0 / efficiency);
+        ks.first = &op;
+        ks.k = one_kernel ? 1 : std::max(1, op.kernels);
+        ks.d = ks.k == 1 ? ks.t.gpu_s : ks.t.gpu_s / ks.k;
+      }
+      prev_write = op.write_bytes;
+      ++ks.runs;
+      issue(ks.k, ks.d);
+      if (keep_ops) p.ops.push_back(ks.t);
+      return;
+    }
     if (op.tensor_mode && card.tensor_flops_s[static_cast<std::size_t>(*op.tensor_mode)] <= 0) {
       if (!unsupported) unsupported = &op;
       return;
     }
-    double l2_input = prev_write <= card.l2_resident_bytes ? prev_write : 0.0;
-    auto compute = [&] {
-      const TileEntry& te = tile_efficiency(op);
-      return time_op_inline(card, hw, op, l2_input, te.efficiency, stack.one_kernel_per_op ? 1 : 0, te.inverse);
-    };
+    const double l2_input = prev_write <= card.l2_resident_bytes ? prev_write : 0.0;
     prev_write = op.write_bytes;
-    const int k = stack.one_kernel_per_op ? 1 : std::max(1, op.kernels);
-    const OpTiming* t = nullptr;
-    if (indexed) {
-      // Ops of one (cost, predecessor cost) pair time the same: each pair is timed once.
-      const std::uint32_t key = graph.timing.key[static_cast<std::size_t>(&op - graph.ops.data())];
-      if (!first_of[key]) {
-        timings[key] = compute();
-        first_of[key] = &op;
-      }
-      ++runs[key];
-      t = &timings[key];
-    } else {
-      // Graphs repeat identical ops back to back; reuse the last timing when nothing differs.
-      if (!(prev_op && l2_input == prev_l2_input && same_cost(*prev_op, op))) prev_timing = compute();
-      prev_op = &op;
-      prev_l2_input = l2_input;
-      t = &prev_timing;
-      accumulate(op, *t, k, 1.0);
+    const int k = one_kernel ? 1 : std::max(1, op.kernels);
+    // Graphs repeat identical ops back to back; reuse the last timing when nothing differs.
+    if (!(prev_op && l2_input == prev_l2_input && same_cost(*prev_op, op))) {
+      const TileEntry& te = tile_efficiency(op);
+      prev_timing = time_op_inline(card, hw, op, l2_input, te.efficiency, one_kernel, te.inverse);
     }
-    // The op's K kernels, each issued c after the last and running d: closed form of
-    // free_k = max(host_k, free_{k-1}) + d with host_k = host + k·c.
-    const double d = k == 1 ? t->gpu_s : t->gpu_s / k, c = host_per_kernel_s;
-    double free_new = std::max({gpu_free + k * d, host + k * c + d, host + c + k * d});
-    p.idle_s += free_new - gpu_free - k * d;
-    gpu_free = free_new;
-    host += k * c;
-    if (keep_ops) p.ops.push_back(*t);
+    prev_op = &op;
+    prev_l2_input = l2_input;
+    accumulate(op, prev_timing, k, 1.0);
+    issue(k, k == 1 ? prev_timing.gpu_s : prev_timing.gpu_s / k);
+    if (keep_ops) p.ops.push_back(prev_timing);
   };
 
   const RepeatedBlock rb = graph.repeat.value_or(RepeatedBlock{n, 0, 0});
@@ -268,11 +290,11 @@ StepPrediction simulate_step(const Gpu& gpu, const Graph& graph, const HardwareP
     std::size_t done = 0;
     StepPrediction block_start;
     std::array<ClassBreakdown, kOpClassCount> classes_start{};
-    std::vector<std::uint32_t> runs_start;
+    std::vector<std::uint32_t> runs_start(keyed.size());
     while (done < rb.count) {
       block_start = p;
       classes_start = classes;
-      runs_start = runs;
+      for (std::size_t key = 0; key < keyed.size(); ++key) runs_start[key] = keyed[key].runs;
       for (std::size_t j = 0; j < rb.period; ++j) run_op(graph.ops[rb.begin + done * rb.period + j]);
       ++done;
       State delta{host - before.host, gpu_free - before.gpu_free, p.idle_s - before.idle};
@@ -302,8 +324,8 @@ StepPrediction simulate_step(const Gpu& gpu, const Graph& graph, const HardwareP
           cl.flops += left * (cl.flops - st.flops);
           cl.dram_bytes += left * (cl.dram_bytes - st.dram_bytes);
         }
-        for (std::size_t key = 0; key < runs.size(); ++key)
-          runs[key] += static_cast<std::uint32_t>(rb.count - done) * (runs[key] - runs_start[key]);
+        for (std::size_t key = 0; key < keyed.size(); ++key)
+          keyed[key].runs += static_cast<std::uint32_t>(rb.count - done) * (keyed[key].runs - runs_start[key]);
         done = rb.count;
       }
     }
@@ -312,10 +334,8 @@ StepPrediction simulate_step(const Gpu& gpu, const Graph& graph, const HardwareP
   } else {
     for (std::size_t i = rb.begin; i < n; ++i) run_op(graph.ops[i]);
   }
-  for (std::size_t key = 0; key < runs.size(); ++key)
-    if (runs[key] > 0)
-      accumulate(*first_of[key], timings[key], stack.one_kernel_per_op ? 1 : std::max(1, first_of[key]->kernels),
-                 static_cast<double>(runs[key]));
+  for (const KeyState& ks : keyed)
+    if (ks.runs > 0) accumulate(*ks.first, ks.t, ks.k, static_cast<double>(ks.runs));
   if (unsupported) {
     StepPrediction failed;
     failed.error = gpu.spec.id + " (" + gpu.arch.id + ") has no " + std::string(to_string(*unsupported->tensor_mode)) +

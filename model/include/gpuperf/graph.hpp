@@ -75,6 +75,10 @@ struct RepeatedBlock {
 struct TimingIndex {
   std::vector<std::uint32_t> key;
   std::uint32_t keys = 0;
+  // Per key: its tensor op's tile shape (m, n, k, batch, attention or not) numbered 0 .. shapes - 1,
+  // or -1 for an op off the tensor cores; wave efficiency depends on the shape alone.
+  std::vector<std::int32_t> key_shape;
+  std::uint32_t shapes = 0;
 };
 
 struct Graph {
