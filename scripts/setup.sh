@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what gpuperf needs from Debian's packages (idempotent: installs only what is missing).
+# clang and libclang-rt-14-dev (libFuzzer, the sanitizer runtimes) serve CI's sanitizer + fuzz build.
 set -euo pipefail
 packages=(build-essential cmake libeigen3-dev libboost-program-options-dev libboost-math-dev libyaml-cpp-dev
-  libgtest-dev libgmock-dev libbenchmark-dev clang-format)
+  libgtest-dev libgmock-dev libbenchmark-dev clang-format clang libclang-rt-14-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
