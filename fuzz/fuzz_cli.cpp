@@ -36,9 +36,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static const fs::path cwd = [] {
     fs::path dir = gpuperf::fuzz::work_dir() / "cli";
     fs::create_directories(dir);
-    if (::chdir(dir.c_str()) != 0) std::abort();
     return dir;
   }();
+  static const fs::path home = fs::current_path();
   std::vector<std::string> args;
   std::string word;
   for (std::size_t i = 0; i < size; ++i) {
@@ -62,7 +62,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     args.push_back("--samples=0");
   }
   std::ostringstream out, err;
+  // Only while the command runs: libFuzzer's own relative paths (corpus, artifacts) stay valid.
+  if (::chdir(cwd.c_str()) != 0) std::abort();
   (void)gpuperf::cli::run(args, gpuperf::fuzz::specs_dir(), out, err);
+  if (::chdir(home.c_str()) != 0) std::abort();
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(cwd, ec)) fs::remove_all(e.path(), ec);
   return 0;

@@ -16,6 +16,7 @@ all=(arch gpu model stack calibration measurements scenario cli)
 targets=("$@")
 ((${#targets[@]})) || targets=("${all[@]}")
 BUILD_DIR=${BUILD_DIR:-build-fuzz}
+case $BUILD_DIR in /*) out=$BUILD_DIR ;; *) out=$root/$BUILD_DIR ;; esac
 if [ -z "${FUZZ_NO_BUILD:-}" ]; then
   CC=clang CXX=clang++ cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" -DGPUPERF_FUZZ=ON -DGPUPERF_BUILD_TESTS=OFF \
@@ -35,9 +36,10 @@ for t in "${targets[@]}"; do
   for d in "${seeds[@]}"; do [ -d "$d" ] && seed_dirs+=("$root/$d"); done
   dict=fuzz/yaml.dict
   [ "$t" = cli ] && dict=fuzz/cli.dict
-  corpus="$BUILD_DIR/fuzz-corpus/$t"
-  artifacts="$BUILD_DIR/fuzz-artifacts/$t"
-  log="$BUILD_DIR/fuzz-logs/$t.log"
+  # Absolute ($out): a target may change its working folder while an input runs.
+  corpus="$out/fuzz-corpus/$t"
+  artifacts="$out/fuzz-artifacts/$t"
+  log="$out/fuzz-logs/$t.log"
   mkdir -p "$corpus" "$artifacts" "$(dirname "$log")"
   start=$(date +%s)
   rc=0
