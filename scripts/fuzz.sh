@@ -43,7 +43,9 @@ for t in "${targets[@]}"; do
   mkdir -p "$corpus" "$artifacts" "$(dirname "$log")"
   start=$(date +%s)
   rc=0
-  "$exe" "$corpus" "${seed_dirs[@]}" -dict="$root/$dict" -max_total_time="$seconds" -timeout=10 \
+  # libFuzzer may end without running atexit handlers: the targets' temp folders go under $out.
+  rm -rf "$out/fuzz-tmp/$t" && mkdir -p "$out/fuzz-tmp/$t"
+  TMPDIR="$out/fuzz-tmp/$t" "$exe" "$corpus" "${seed_dirs[@]}" -dict="$root/$dict" -max_total_time="$seconds" -timeout=10 \
     -rss_limit_mb=2048 -malloc_limit_mb=1024 -max_len=65536 -print_final_stats=1 \
     -artifact_prefix="$artifacts/" >"$log" 2>&1 || rc=$?
   took=$(($(date +%s) - start))
