@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs what gpuperf needs from Debian's packages (idempotent: installs only what is missing).
-# gnuplot-nox draws `gpuperf plot`'s charts; Debian's python3 packages execute notebooks/ in the tests.
+# gnuplot-nox draws `gpuperf plot`'s charts; Debian's python3 packages execute notebooks/ in the tests;
+# clang and libclang-rt-14-dev (libFuzzer, the sanitizer runtimes) serve CI's sanitizer + fuzz build.
 set -euo pipefail
 packages=(build-essential cmake libeigen3-dev libboost-program-options-dev libboost-math-dev libyaml-cpp-dev
-  libgtest-dev libgmock-dev libbenchmark-dev clang-format
+  libgtest-dev libgmock-dev libbenchmark-dev clang-format clang libclang-rt-14-dev
   gnuplot-nox fonts-dejavu-core
   python3-matplotlib python3-pandas python3-nbconvert python3-nbformat python3-ipykernel)
 missing=()

@@ -1,6 +1,7 @@
 // Hostile inputs: each gives one line on stderr and exit 2 — no crash, no hang, no huge allocation.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -98,3 +99,35 @@ TEST(Hostile, AnOutputPathInAMissingFolderFailsCleanly) {
   Result r = run({"report", "scaling", "--out", "/nonexistent-folder/x.md"});
   expect_one_line_exit_2(r, "does not exist");
 }
+
+// A calibration file the engine would misuse (found while fuzzing parameter files): each is refused at
+// load time with its message on line 1 (`# expect: ...`) — before, an unknown covariance name crashed
+// `whatif`'s Monte Carlo draws and a dof beyond int overflowed its conversion.
+class BadCalibration : public ::testing::TestWithParam<fs::path> {};
+
+TEST_P(BadCalibration, WhatifRefusesItWithItsMessage) {
+  std::ifstream in(GetParam());
+  std::string expect;
+  std::getline(in, expect);
+  ASSERT_EQ(expect.rfind("# expect: ", 0), 0u) << GetParam();
+  const std::string scenario = std::string(GPUPERF_SPECS_DIR) + "/scenarios/survey-launch-prices.yaml";
+  expect_one_line_exit_2(run({"whatif", scenario, "--calibration", GetParam().string(), "--samples", "5"}),
+                         expect.substr(10));
+}
+
+std::vector<fs::path> bad_calibrations() {
+  std::vector<fs::path> out;
+  for (const auto& e : fs::directory_iterator(fs::path(GPUPERF_TEST_DATA_DIR) / "bad_calibrations"))
+    out.push_back(e.path());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string calibration_case(const ::testing::TestParamInfo<fs::path>& p) {
+  std::string n = p.param.stem().string();
+  for (char& c : n)
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  return n;
+}
+
+INSTANTIATE_TEST_SUITE_P(Corpus, BadCalibration, ::testing::ValuesIn(bad_calibrations()), calibration_case);

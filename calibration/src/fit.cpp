@@ -233,6 +233,8 @@ std::vector<ParamSet> sample_parameters(const ParamSet& params, const std::vecto
   std::vector<ParamSet> out;
   const auto n = static_cast<Eigen::Index>(free.size());
   if (count <= 0 || covariance.rows() != n || covariance.cols() != n) return out;
+  for (const auto& name : free)
+    if (!params.find(name)) return out;
   // A small jitter keeps the factorisation defined when directions have (almost) no spread.
   Eigen::MatrixXd cov = covariance;
   for (Eigen::Index j = 0; j < n; ++j) cov(j, j) += 1e-12 * std::max(1.0, std::abs(cov(j, j)));

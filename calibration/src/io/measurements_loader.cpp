@@ -167,6 +167,10 @@ std::optional<Workload> micro_workload(MapReader& item, const std::string& kind,
     op.activation_bytes = 2.0 * k;
     op.write_bytes = 2.0 * n;
     op.weight_bytes = bytes - op.activation_bytes - op.write_bytes;
+    if (!(op.weight_bytes > 0))
+      item.fail("conditions",
+                "'bytes' (" + get("bytes") + ") must exceed the fp16 vectors read and written (2*k + 2*n = " +
+                    std::to_string(static_cast<std::int64_t>(op.activation_bytes + op.write_bytes)) + ")");
     op.dequant_weights = n * k;
     w.items_per_step = bytes / 1e9;
     w.unit = "GB/s";

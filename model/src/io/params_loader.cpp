@@ -88,12 +88,28 @@ ParamFile load_param_file(const fs::path& path) {
   if (r.has("summary")) {
     MapReader s = r.map("summary");
     for (const auto& kv : s.yaml())
-      if (kv.first.IsScalar()) f.summary[kv.first.Scalar()] = s.number_in(kv.first.Scalar(), -kHuge, kHuge);
+      if (kv.first.IsScalar())
+        // dof becomes an int (Student-t intervals): an integer, not any number.
+        f.summary[kv.first.Scalar()] =
+            kv.first.Scalar() == "dof"
+                ? static_cast<double>(s.int_in("dof", 0, std::numeric_limits<std::int32_t>::max()))
+                : s.number_in(kv.first.Scalar(), -kHuge, kHuge);
     s.finish();
   }
   if (r.has("covariance")) {
     MapReader c = r.map("covariance");
     f.covariance_names = c.string_list("names");
+    // Each name is one of this file's parameters, once (the matrix is indexed by them).
+    YAML::Node names = c.node("names");
+    for (std::size_t i = 0; i < f.covariance_names.size(); ++i) {
+      const std::string& name = f.covariance_names[i];
+      const std::string field = c.field_path("names") + "[" + std::to_string(i) + "]";
+      if (std::none_of(f.params.begin(), f.params.end(), [&](const ParamDef& d) { return d.name == name; }))
+        c.fail_node(names[i], field, "'" + name + "' is not one of this file's parameters");
+      if (std::find(f.covariance_names.begin(), f.covariance_names.begin() + static_cast<std::ptrdiff_t>(i), name) !=
+          f.covariance_names.begin() + static_cast<std::ptrdiff_t>(i))
+        c.fail_node(names[i], field, "'" + name + "' given twice");
+    }
     YAML::Node rows = c.sequence("matrix");
     if (rows.size() != f.covariance_names.size())
       c.fail("matrix", "must have one row per name (" + std::to_string(f.covariance_names.size()) + ")");
