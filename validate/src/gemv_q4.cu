@@ -519,7 +519,6 @@ __global__ void __launch_bounds__(256, MINB)
   }
 }
 
-
 // ---- bulk (run 8): the block's weights and scales arrive by TMA bulk copies (cp.async.bulk, one
 // instruction per chunk for the weights and one for the scales, completion counted on an mbarrier) into a
 // ring of S shared-memory stages of up to C tiles each, instead of per-lane LDG. The block's items (rows *
@@ -531,6 +530,7 @@ __global__ void __launch_bounds__(256, MINB)
 // block's __syncthreads that ends its chunk.
 // kBulkC: tiles per chunk (16: 8 KB of weights, 512 B of scales); kBulkS: stages.
 
+#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 900  // sm_90 only: TMA bulk copies, mbarrier transactions
 __device__ __forceinline__ std::uint32_t smem_addr(const void* p) {
   return static_cast<std::uint32_t>(__cvta_generic_to_shared(p));
 }
@@ -557,10 +557,12 @@ __device__ __forceinline__ void mbar_wait(std::uint64_t* bar, std::uint32_t phas
   } while (!done);
 }
 
+#endif
+
 template <int kBulkC, int kBulkS>
-__global__ void __launch_bounds__(256)
-    gemv_q4_bulk(const uint4* __restrict__ w4, const uint4* __restrict__ sz4, const __half* x, __half* __restrict__ y,
-                 int n, int k, int rpb) {
+__global__ void __launch_bounds__(256) gemv_q4_bulk(const uint4* __restrict__ w4, const uint4* __restrict__ sz4,
+                                                    const __half* x, __half* __restrict__ y, int n, int k, int rpb) {
+#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 900
   // dynamic: S stages of C*512 weight bytes, S stages of C*32 scale bytes, T*128 x vectors, T*32 sum
   // vectors, rpb*32 floats
   extern __shared__ uint4 smem[];
@@ -654,6 +656,9 @@ __global__ void __launch_bounds__(256)
     for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
     if (lane == 0) y[row0 + r] = __float2half(v);
   }
+#else
+  __trap();  // TMA bulk copies and mbarrier transactions need sm_90; the sweep launches this on sm_90 only
+#endif
 }
 
 int sm_count() {
@@ -700,8 +705,8 @@ void launch_stream(const Q4Weights& w, const __half* x, __half* y, cudaStream_t 
   cfg.dynamicSmemBytes = size_t(Q4Weights::tiles(w.k)) * 2560 + (LANES ? size_t(rpb) * 128 : 0);
   if (cfg.dynamicSmemBytes > 48 * 1024) {
     static bool raised = [] {
-      GV_CUDA(
-          cudaFuncSetAttribute(gemv_q4_stream<D, MINB, LANES, PF>, cudaFuncAttributeMaxDynamicSharedMemorySize, 64 * 1024));
+      GV_CUDA(cudaFuncSetAttribute(gemv_q4_stream<D, MINB, LANES, PF>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                   64 * 1024));
       return true;
     }();
     (void)raised;
@@ -764,7 +769,8 @@ size_t bulk_smem(int k, int rpb) {
 template <int kBulkC, int kBulkS>
 void launch_bulk(const Q4Weights& w, const __half* x, __half* y, cudaStream_t s, bool pdl) {
   static bool raised = [] {
-    GV_CUDA(cudaFuncSetAttribute(gemv_q4_bulk<kBulkC, kBulkS>, cudaFuncAttributeMaxDynamicSharedMemorySize, 200 * 1024));
+    GV_CUDA(
+        cudaFuncSetAttribute(gemv_q4_bulk<kBulkC, kBulkS>, cudaFuncAttributeMaxDynamicSharedMemorySize, 200 * 1024));
     return true;
   }();
   (void)raised;
