@@ -144,7 +144,8 @@ __global__ void __launch_bounds__(kPvThreads)
 #pragma unroll
     for (int u = 0; u < 4; ++u) {
       const int p = pb + u * (kPvThreads / 16);
-      v[u] = p < p1 ? *reinterpret_cast<const uint4*>(vc + (size_t(p) * heads + h) * 128 + sub * 8) : make_uint4(0, 0, 0, 0);
+      v[u] = p < p1 ? *reinterpret_cast<const uint4*>(vc + (size_t(p) * heads + h) * 128 + sub * 8)
+                    : make_uint4(0, 0, 0, 0);
       pw[u] = p < p1 ? pr[size_t(h) * ctx + p] : 0.0f;
     }
 #pragma unroll
@@ -172,11 +173,11 @@ __global__ void __launch_bounds__(kPvThreads)
 // ---- the replay
 
 struct Bufs {
-  DeviceBuffer<unsigned char> weights;  // every op's weights, back to back
-  std::vector<size_t> weight_offset;    // per op
-  DeviceBuffer<__half> x, y;            // GEMV input (random) and output
+  DeviceBuffer<unsigned char> weights;    // every op's weights, back to back
+  std::vector<size_t> weight_offset;      // per op
+  DeviceBuffer<__half> x, y;              // GEMV input (random) and output
   DeviceBuffer<__half> gamma, resid, y2;  // fused-epilogue mode: norm weights, residual stream, down's output
-  DeviceBuffer<__half> kv;              // [layer][K|V][pos][heads][128]
+  DeviceBuffer<__half> kv;                // [layer][K|V][pos][heads][128]
   DeviceBuffer<float> scores, attn_out;
   DeviceBuffer<unsigned char> src, dst;  // byte ops
   DeviceBuffer<__half> ga, gb, gc;       // GEMM operands
@@ -218,7 +219,8 @@ class Replayer {
         if (epi_) {
           GemvFusion fu;
           __half* out = b_.y.get();
-          if (ends_with(op.name, ".attn.q_proj") || ends_with(op.name, ".ffn.gate_proj")) fu.norm_gamma = b_.gamma.get();
+          if (ends_with(op.name, ".attn.q_proj") || ends_with(op.name, ".ffn.gate_proj"))
+            fu.norm_gamma = b_.gamma.get();
           if (ends_with(op.name, ".attn.o_proj")) fu.residual = b_.resid.get();
           if (ends_with(op.name, ".ffn.down_proj")) {
             fu.silu_gate_up = b_.y.get();  // the gate/up GEMV's output
@@ -263,9 +265,8 @@ class Replayer {
       case ReplayKind::attn_pv: {
         const int per = 64;
         launch_k(attn_pv_kernel, dim3(unsigned(plan_.heads), unsigned((plan_.context + per - 1) / per)),
-                 dim3(kPvThreads), s_,
-                 pdl && pdl_all_, (const float*)b_.scores.get(), vcache(op.layer), b_.attn_out.get(), plan_.heads,
-                 plan_.context, per);
+                 dim3(kPvThreads), s_, pdl && pdl_all_, (const float*)b_.scores.get(), vcache(op.layer),
+                 b_.attn_out.get(), plan_.heads, plan_.context, per);
         break;
       }
       case ReplayKind::bytes: {
@@ -339,7 +340,8 @@ class Replayer {
       for (double v : x) ss += v * v;
       const double inv = 1.0 / std::sqrt(ss / g.k + double(fu.norm_eps));
       for (size_t j = 0; j < x.size(); ++j) x[j] = x[j] * inv * gm[j];
-      report("RMSNorm fused into the first q/k/v GEMV", rel_err(host(b_.y.get(), size_t(g.n)), gemv_q4_reference(g, x)));
+      report("RMSNorm fused into the first q/k/v GEMV",
+             rel_err(host(b_.y.get(), size_t(g.n)), gemv_q4_reference(g, x)));
       break;
     }
     for (size_t i = 0; i < plan_.ops.size(); ++i) {
@@ -358,7 +360,8 @@ class Replayer {
       for (size_t j = 0; j < x.size(); ++j) x[j] = gu[j] / (1.0 + std::exp(-gu[j])) * gu[size_t(w.k) + j];
       std::vector<double> ref = gemv_q4_reference(w, x);
       for (size_t j = 0; j < ref.size(); ++j) ref[j] += res[j];
-      report("silu(gate) * up and the residual fused into the first down GEMV", rel_err(host(b_.y2.get(), size_t(w.n)), ref));
+      report("silu(gate) * up and the residual fused into the first down GEMV",
+             rel_err(host(b_.y2.get(), size_t(w.n)), ref));
       break;
     }
     return ok;
@@ -668,9 +671,9 @@ ReplayResult replay(Context& ctx, const ReplayPlan& plan, const std::string& tag
       bool all, fused, epi;
     };
     const bool epi_ok = llm && r.check_epi();
-    for (const Variant v : {Variant{"graph-pdl-all", true, false, false}, Variant{"graph-pdl-fused", false, true, false},
-                            Variant{"graph-pdl-all-fused", true, true, false},
-                            Variant{"graph-pdl-all-fused-epi", true, true, true}}) {
+    for (const Variant v :
+         {Variant{"graph-pdl-all", true, false, false}, Variant{"graph-pdl-fused", false, true, false},
+          Variant{"graph-pdl-all-fused", true, true, false}, Variant{"graph-pdl-all-fused-epi", true, true, true}}) {
       if (v.epi && !epi_ok) continue;
       r.set_fused(v.fused);
       r.set_pdl_all(v.all);
