@@ -31,17 +31,6 @@ struct Request {
   Workload workload;
 };
 
-// One line for people: what the step is.
-std::string describe(const Scenario& scenario, int sd_pass) {
-  if (const auto* sd = std::get_if<SdScenario>(&scenario))
-    return to_string(sd->pass_resolution(sd_pass)) + ", batch " + std::to_string(sd->batch) +
-           (sd->cfg ? " with CFG" : "") + ", " + std::string(to_string(sd->attention)) + " attention, " +
-           std::string(to_string(sd->precision)) + (sd_pass == 1 ? ", hires pass" : "");
-  const auto& ll = std::get<LlamaScenario>(scenario);
-  return std::string(to_string(ll.phase)) + " at context " + std::to_string(ll.context) + ", " + to_string(ll.weights) +
-         " weights, batch " + std::to_string(ll.batch);
-}
-
 void add_request_options(po::options_description& desc, bool gpu_required) {
   if (gpu_required) {
     desc.add_options()("gpu", po::value<std::string>()->required(), "GPU id (see 'gpuperf list gpus')");
@@ -70,7 +59,7 @@ Request make_request(const Engine& e, const po::variables_map& vm, const std::st
     if (auto problem = validate(*r.model->llama(), s)) throw UsageError(*problem);
     r.scenario = s;
   }
-  r.scenario_text = describe(r.scenario, r.sd_pass);
+  r.scenario_text = describe_scenario(r.scenario, r.sd_pass);
   r.workload = make_workload(*r.model, r.scenario, r.sd_pass);
   return r;
 }
@@ -666,7 +655,7 @@ Request request_for(const Engine& e, const std::string& set, const std::string& 
   r.scenario = pt.scenario;
   r.sd_pass = pt.sd_pass;
   r.workload = make_workload(*r.model, r.scenario, r.sd_pass);
-  r.scenario_text = describe(r.scenario, r.sd_pass);
+  r.scenario_text = describe_scenario(r.scenario, r.sd_pass);
   return r;
 }
 

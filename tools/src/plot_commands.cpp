@@ -66,16 +66,6 @@ void add_card_plot_options(po::options_description& desc) {
   add_calibration_option(desc);
 }
 
-std::string describe(const Scenario& scenario, int sd_pass) {
-  if (const auto* sd = std::get_if<SdScenario>(&scenario))
-    return to_string(sd->pass_resolution(sd_pass)) + ", batch " + std::to_string(sd->batch) +
-           (sd->cfg ? " with CFG" : "") + ", " + std::string(to_string(sd->attention)) + " attention, " +
-           std::string(to_string(sd->precision)) + (sd_pass == 1 ? ", hires pass" : "");
-  const auto& ll = std::get<LlamaScenario>(scenario);
-  return std::string(to_string(ll.phase)) + " at context " + std::to_string(ll.context) + ", " + to_string(ll.weights) +
-         " weights";
-}
-
 PlotRequest plot_request(const Engine& e, const po::variables_map& vm) {
   PlotRequest r;
   r.model = &e.model(vm["model"].as<std::string>());
@@ -91,7 +81,7 @@ PlotRequest plot_request(const Engine& e, const po::variables_map& vm) {
     if (auto problem = validate(*r.model->llama(), s)) throw UsageError(*problem);
     r.scenario = s;
   }
-  r.scenario_text = describe(r.scenario, r.sd_pass);
+  r.scenario_text = describe_scenario(r.scenario, r.sd_pass);
   r.workload = make_workload(*r.model, r.scenario, r.sd_pass);
   return r;
 }

@@ -183,4 +183,14 @@ LlamaScenario llama_scenario_from(const po::variables_map& vm, const ModelSpec& 
   return sc;
 }
 
+std::string describe_scenario(const Scenario& scenario, int sd_pass) {
+  if (const auto* sd = std::get_if<SdScenario>(&scenario))
+    return to_string(sd->pass_resolution(sd_pass)) + ", batch " + std::to_string(sd->batch) +
+           (sd->cfg ? " with CFG" : "") + ", " + std::string(to_string(sd->attention)) + " attention, " +
+           std::string(to_string(sd->precision)) + (sd_pass == 1 ? ", hires pass" : "");
+  const auto& ll = std::get<LlamaScenario>(scenario);
+  return std::string(to_string(ll.phase)) + " at context " + std::to_string(ll.context) + ", " + to_string(ll.weights) +
+         " weights, batch " + std::to_string(ll.batch);
+}
+
 }  // namespace gpuperf::cli

@@ -5,6 +5,7 @@
 #include <boost/program_options.hpp>
 #include <string>
 
+#include "gpuperf/workload_predict.hpp"
 #include "gpuperf/workloads.hpp"
 
 namespace gpuperf::cli {
@@ -26,6 +27,10 @@ void add_scenario_options(po::options_description& desc);
 SdScenario sd_scenario_from(const po::variables_map& vm, const ModelSpec& model);
 SdPart sd_part_from(const po::variables_map& vm);
 LlamaScenario llama_scenario_from(const po::variables_map& vm, const ModelSpec& model);
+
+// One line for people: what the step of a scenario is (resolution, batch, CFG, attention, precision for
+// SD's pass `sd_pass`; phase, context, weights, batch for LLaMA).
+std::string describe_scenario(const Scenario& scenario, int sd_pass);
 
 // Parses "WIDTHxHEIGHT" (e.g. 512x512); throws UsageError naming `option`.
 Resolution parse_resolution(const std::string& text, const std::string& option);
