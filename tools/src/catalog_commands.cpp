@@ -175,16 +175,11 @@ int show_gpu(const std::vector<std::string>& args, Context& ctx, const CommandSp
 
 std::vector<CommandSpec> catalog_commands() {
   std::vector<CommandSpec> cmds;
-  cmds.push_back({"list gpus", "gpuperf list gpus [--format table|csv|json|md]",
-                  "List every card with its derived ceilings.", nullptr});
-  cmds.back().run = [spec = cmds.back()](const std::vector<std::string>& a, Context& c) {
-    return list_gpus(a, c, spec);
-  };
-  cmds.push_back({"show gpu", "gpuperf show gpu ID [--format table|json|csv|md]",
-                  "Every field of one card, its derived ceilings and the published-figure checks.", nullptr});
-  cmds.back().run = [spec = cmds.back()](const std::vector<std::string>& a, Context& c) {
-    return show_gpu(a, c, spec);
-  };
+  cmds.push_back(make_command("list gpus", "gpuperf list gpus [--format table|csv|json|md]",
+                              "List every card with its derived ceilings.", list_gpus));
+  cmds.push_back(make_command("show gpu", "gpuperf show gpu ID [--format table|json|csv|md]",
+                              "Every field of one card, its derived ceilings and the published-figure checks.",
+                              show_gpu));
   return cmds;
 }
 

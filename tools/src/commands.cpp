@@ -47,4 +47,10 @@ std::optional<ParsedArgs> parse_command_args(const std::vector<std::string>& arg
   return parsed;
 }
 
+CommandSpec make_command(std::string name, std::string usage, std::string summary, CommandFn fn) {
+  CommandSpec spec{std::move(name), std::move(usage), std::move(summary), nullptr};
+  spec.run = [spec, fn](const std::vector<std::string>& a, Context& c) { return fn(a, c, spec); };
+  return spec;
+}
+
 }  // namespace gpuperf::cli

@@ -27,6 +27,10 @@ struct CommandSpec {
   std::function<int(const std::vector<std::string>&, Context&)> run;
 };
 
+// A command whose run calls `fn` with its own spec (for --help and the usage line).
+using CommandFn = int (*)(const std::vector<std::string>&, Context&, const CommandSpec&);
+CommandSpec make_command(std::string name, std::string usage, std::string summary, CommandFn fn);
+
 const std::vector<CommandSpec>& all_commands();
 
 // Parses a command's arguments with its own options plus the shared ones (--specs, --help, and

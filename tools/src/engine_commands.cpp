@@ -873,12 +873,8 @@ int report(const std::vector<std::string>& args, Context& ctx, const CommandSpec
 
 std::vector<CommandSpec> engine_commands() {
   std::vector<CommandSpec> cmds;
-  auto add = [&](std::string name, std::string usage, std::string summary,
-                 int (*fn)(const std::vector<std::string>&, Context&, const CommandSpec&)) {
-    cmds.push_back({std::move(name), std::move(usage), std::move(summary), nullptr});
-    cmds.back().run = [spec = cmds.back(), fn](const std::vector<std::string>& a, Context& c) {
-      return fn(a, c, spec);
-    };
+  auto add = [&](std::string name, std::string usage, std::string summary, CommandFn fn) {
+    cmds.push_back(make_command(std::move(name), std::move(usage), std::move(summary), fn));
   };
   add("predict", "gpuperf predict --gpu ID --model ID [--stack ID] [scenario options] [--format ...]",
       "Predict SD it/s or LLaMA tokens/s on a card, with its 95% interval and the time breakdown.", predict);

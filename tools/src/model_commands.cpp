@@ -423,18 +423,13 @@ int show_model(const std::vector<std::string>& args, Context& ctx, const Command
 
 std::vector<CommandSpec> model_commands() {
   std::vector<CommandSpec> cmds;
-  cmds.push_back({"list models", "gpuperf list models [--format table|csv|json|md]",
-                  "List the workload models with their parameter counts.", nullptr});
-  cmds.back().run = [spec = cmds.back()](const std::vector<std::string>& a, Context& c) {
-    return list_models(a, c, spec);
-  };
-  cmds.push_back({"show model", "gpuperf show model ID [scenario options] [--ops] [--format table|json|csv|md]",
-                  "A model's graph for a scenario: parameters, weight bytes, FLOPs, bytes and kernels per step, per "
-                  "op class and (--ops) per op.",
-                  nullptr});
-  cmds.back().run = [spec = cmds.back()](const std::vector<std::string>& a, Context& c) {
-    return show_model(a, c, spec);
-  };
+  cmds.push_back(make_command("list models", "gpuperf list models [--format table|csv|json|md]",
+                              "List the workload models with their parameter counts.", list_models));
+  cmds.push_back(
+      make_command("show model", "gpuperf show model ID [scenario options] [--ops] [--format table|json|csv|md]",
+                   "A model's graph for a scenario: parameters, weight bytes, FLOPs, bytes and kernels per step, per "
+                   "op class and (--ops) per op.",
+                   show_model));
   return cmds;
 }
 

@@ -577,12 +577,8 @@ int value(const std::vector<std::string>& args, Context& ctx, const CommandSpec&
 
 std::vector<CommandSpec> plot_commands() {
   std::vector<CommandSpec> cmds;
-  auto add = [&](std::string name, std::string usage, std::string summary,
-                 int (*fn)(const std::vector<std::string>&, Context&, const CommandSpec&)) {
-    cmds.push_back({std::move(name), std::move(usage), std::move(summary), nullptr});
-    cmds.back().run = [spec = cmds.back(), fn](const std::vector<std::string>& a, Context& c) {
-      return fn(a, c, spec);
-    };
+  auto add = [&](std::string name, std::string usage, std::string summary, CommandFn fn) {
+    cmds.push_back(make_command(std::move(name), std::move(usage), std::move(summary), fn));
   };
   add("plot roofline", "gpuperf plot roofline --gpu ID [ID...] --model ID [scenario options] --out FILE.svg|png|pdf",
       "Chart: each card's roofline (compute roofs, DRAM and L2 slopes) with the workload's op classes placed.",

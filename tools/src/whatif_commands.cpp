@@ -296,12 +296,11 @@ int whatif(const std::vector<std::string>& args, Context& ctx, const CommandSpec
 
 std::vector<CommandSpec> whatif_commands() {
   std::vector<CommandSpec> cmds;
-  cmds.push_back({"whatif",
-                  "gpuperf whatif SCENARIOS.yaml [--samples N] [--max-rows N] [--view V] [--format table|csv|json|md]",
-                  "Rank cards for a workload mix at given or swept prices: value per money, Pareto front, break-even "
-                  "prices, P(A beats B).",
-                  nullptr});
-  cmds.back().run = [spec = cmds.back()](const std::vector<std::string>& a, Context& c) { return whatif(a, c, spec); };
+  cmds.push_back(make_command(
+      "whatif", "gpuperf whatif SCENARIOS.yaml [--samples N] [--max-rows N] [--view V] [--format table|csv|json|md]",
+      "Rank cards for a workload mix at given or swept prices: value per money, Pareto front, break-even "
+      "prices, P(A beats B).",
+      whatif));
   return cmds;
 }
 
