@@ -12,6 +12,7 @@
 #include <sstream>
 #include <string>
 
+#include "attention.cuh"
 #include "common.cuh"
 #include "gemv_q4.cuh"
 
@@ -21,7 +22,7 @@ namespace {
 
 const char* kUsage =
     "usage: gpuperf-validate [--out FILE] [--emit-spec FILE] [--card-id ID] [--device N] [--quick]\n"
-    "                        [--only memory,gemm,compute,gemv,replay] [--specs DIR] [--replay-out FILE]\n"
+    "                        [--only memory,gemm,compute,gemv,attention,replay] [--specs DIR] [--replay-out FILE]\n"
     "  --out FILE        write the measurement YAML (atomically)\n"
     "  --emit-spec FILE  write a specs/gpus-style YAML for this card\n"
     "  --card-id ID      id for the card (default: derived from the device name)\n"
@@ -81,8 +82,10 @@ ReplayPointsFile replay_points_file(const Context& ctx, const std::string& card_
                  ". LLaMA-13B decode step at context 512 (40 layers; 4-bit GEMVs by gpuperf-validate's own kernel " +
                  to_string(default_gemv_kernel()) +
                  ", fp16 GEMVs and lm_head by cuBLAS; naive attention over the fp16 KV cache; small ops as "
-                 "byte-moving kernels of the op's bytes). SD 1.5 UNet step 512x512 CFG batch 2: convs and matmuls "
-                 "as cuBLAS GEMMs, naive attention, norms/elementwise as byte-moving kernels. cuda-graph = the step "
+                 "byte-moving kernels of the op's bytes). SD 1.5 UNet step CFG batch 2 at 512x512 and 2048x1152: convs "
+                 "and matmuls as cuBLAS GEMMs, attention naive (scores and PV as cuBLAS GEMMs, softmax kernel; "
+                 "512x512 only) or flash (gpuperf-validate's fused kernel: mma.sync, online softmax), "
+                 "norms/elementwise as byte-moving kernels. cuda-graph = the step "
                  "captured once and replayed (the best of: plain, programmatic dependent launch on the 4-bit GEMVs, "
                  "and on every own kernel); cuda-eager = the "
                  "same kernels launched one by one from C++ (no Python).";
@@ -169,11 +172,9 @@ int main(int argc, char** argv) {
                  ctx.peaks.clock_mhz);
 
     // A suite that throws loses its remaining measurements, not the others'.
-    const std::pair<const char*, void (*)(Context&)> suites[] = {{"memory", run_memory},
-                                                                 {"gemm", run_gemm},
-                                                                 {"compute", run_compute},
-                                                                 {"gemv", run_gemv},
-                                                                 {"replay", run_replay}};
+    const std::pair<const char*, void (*)(Context&)> suites[] = {{"memory", run_memory},       {"gemm", run_gemm},
+                                                                 {"compute", run_compute},     {"gemv", run_gemv},
+                                                                 {"attention", run_attention}, {"replay", run_replay}};
     for (const auto& [name, fn] : suites) {
       if (!opt.wants(name)) continue;
       try {

@@ -29,6 +29,8 @@ const char* to_string(ReplayKind k) {
       return "attn_softmax";
     case ReplayKind::attn_pv:
       return "attn_pv";
+    case ReplayKind::attn_fused:
+      return "attn_fused";
     case ReplayKind::bytes:
       return "bytes";
   }
@@ -63,8 +65,11 @@ ReplayOp to_replay(const Op& op) {
   r.layer = layer_of(op.name);
   const bool matrix = op.op_class == OpClass::gemm || op.op_class == OpClass::conv ||
                       op.op_class == OpClass::dequant_gemv || op.op_class == OpClass::dequant_gemm;
-  if (op.op_class == OpClass::attention)
-    throw std::invalid_argument("replay: fused attention op '" + op.name + "' (replay the naive graph)");
+  if (op.op_class == OpClass::attention) {
+    if (op.cache_bytes > 0) throw std::invalid_argument("replay: fused attention op '" + op.name + "' reads a cache");
+    r.kind = ReplayKind::attn_fused;
+    return r;
+  }
   if (matrix && op.cache_bytes > 0) {
     if (ends_with(op.name, ".scores"))
       r.kind = ReplayKind::attn_scores;
@@ -153,19 +158,24 @@ ReplayPlan llama_decode_plan(const std::string& specs_dir, const std::string& mo
 }
 
 ReplayPlan sd_unet_plan(const std::string& specs_dir, const std::string& model_id, int side, int batch, bool cfg) {
+  return sd_unet_plan(specs_dir, model_id, side, side, batch, cfg, false);
+}
+
+ReplayPlan sd_unet_plan(const std::string& specs_dir, const std::string& model_id, int width, int height, int batch,
+                        bool cfg, bool flash) {
   const auto models = io::load_models(specs_dir);
   const ModelSpec& ms = model_or_throw(models, model_id);
   if (!ms.sd()) throw std::invalid_argument("replay: '" + model_id + "' is not a Stable Diffusion model");
   SdScenario sc;
-  sc.resolution = {side, side};
+  sc.resolution = {width, height};
   sc.batch = batch;
   sc.cfg = cfg;
-  sc.attention = AttentionKind::naive;
+  sc.attention = flash ? AttentionKind::flash : AttentionKind::naive;
   sc.precision = Precision::fp16;
   if (auto bad = gpuperf::validate(*ms.sd(), sc)) throw std::invalid_argument("replay: " + *bad);
   ReplayPlan p = plan_of(build_sd_unet_step(*ms.sd(), sc, 0));
-  p.workload = model_id + " unet step " + std::to_string(side) + "x" + std::to_string(side) + " batch " +
-               std::to_string(batch) + (cfg ? " cfg" : "");
+  p.workload = model_id + " unet step " + std::to_string(width) + "x" + std::to_string(height) + " batch " +
+               std::to_string(batch) + (cfg ? " cfg" : "") + (flash ? " flash" : "");
   return p;
 }
 

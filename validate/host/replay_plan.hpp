@@ -19,6 +19,7 @@ enum class ReplayKind {
   attn_scores,   // decode attention: q . K over the cached positions (reads the layer's K cache)
   attn_softmax,  // decode attention: softmax over the scores
   attn_pv,       // decode attention: probabilities x V (reads the layer's V cache)
+  attn_fused,    // fused (flash) attention: m = queries, n = keys, k = head dim, batch = images x heads
   bytes,         // any other op: a kernel reading its input bytes and writing its output bytes
 };
 const char* to_string(ReplayKind k);
@@ -52,6 +53,10 @@ ReplayPlan llama_decode_plan(const std::string& specs_dir, const std::string& mo
                              int context);
 // Stable Diffusion UNet step (fp16, naive attention) at `side` x `side` pixels, `batch` images, CFG.
 ReplayPlan sd_unet_plan(const std::string& specs_dir, const std::string& model_id, int side, int batch, bool cfg);
+// The same at `width` x `height` pixels, with fused (flash) attention when `flash`: each attention is one
+// attn_fused op (the model's OpClass::attention op) instead of scores, softmax and PV.
+ReplayPlan sd_unet_plan(const std::string& specs_dir, const std::string& model_id, int width, int height, int batch,
+                        bool cfg, bool flash);
 
 // One workload-level point of the replay file (specs/measurements "points:" schema).
 struct ReplayPoint {

@@ -12,11 +12,13 @@
 #include <cublas_v2.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <map>
 #include <memory>
 
+#include "attention.cuh"
 #include "common.cuh"
 #include "gemv_q4.cuh"
 
@@ -181,6 +183,7 @@ struct Bufs {
   DeviceBuffer<float> scores, attn_out;
   DeviceBuffer<unsigned char> src, dst;  // byte ops
   DeviceBuffer<__half> ga, gb, gc;       // GEMM operands
+  DeviceBuffer<__half> aq, ak, av, ao;   // fused attention: Q, K, V, O ([batch x heads][tokens][head dim])
 };
 
 bool ends_with(const std::string& s, const char* suffix) {
@@ -269,6 +272,9 @@ class Replayer {
                  b_.attn_out.get(), plan_.heads, plan_.context, per);
         break;
       }
+      case ReplayKind::attn_fused:
+        launch_flash_attention(attn_args(op), s_, pdl && pdl_all_);
+        break;
       case ReplayKind::bytes: {
         const size_t nr = align256(op.weight_bytes + op.activation_bytes + op.cache_bytes) / 16;
         const size_t nw = align256(op.write_bytes) / 16;
@@ -433,6 +439,20 @@ class Replayer {
       report(("fp16 GEMV (cuBLAS) " + op.name).c_str(), std::sqrt(e2 / std::max(r2, 1e-300)), 5e-3);
       break;
     }
+    // Fused attention: the first op of each distinct shape (self- and cross-attention of every level).
+    std::vector<std::array<std::int64_t, 4>> seen;
+    for (size_t i = 0; i < plan_.ops.size(); ++i) {
+      const ReplayOp& op = plan_.ops[i];
+      if (op.kind != ReplayKind::attn_fused) continue;
+      const std::array<std::int64_t, 4> key{op.m, op.n, op.k, op.batch};
+      if (std::find(seen.begin(), seen.end(), key) != seen.end()) continue;
+      seen.push_back(key);
+      const AttentionArgs a = attn_args(op);
+      GV_CUDA(cudaMemsetAsync(b_.ao.get(), 0xFF, b_.ao.bytes(), s_));
+      issue(op, i, false);
+      GV_CUDA(cudaStreamSynchronize(s_));
+      report(("fused attention " + op.name).c_str(), flash_attention_error(a, a.q_len >= 9216 ? 8 : 16), 2e-3);
+    }
     if (plan_.layers > 0) {
       for (size_t i = 0; i < plan_.ops.size(); ++i) {
         const ReplayOp& op = plan_.ops[i];
@@ -494,6 +514,18 @@ class Replayer {
     w.n = int(group_rows_[h]);
     return w;
   }
+  AttentionArgs attn_args(const ReplayOp& op) const {
+    AttentionArgs a;
+    a.q = b_.aq.get();
+    a.k = b_.ak.get();
+    a.v = b_.av.get();
+    a.o = b_.ao.get();
+    a.bh = int(op.batch);
+    a.q_len = int(op.m);
+    a.kv_len = int(op.n);
+    a.d = int(op.k);
+    return a;
+  }
   const __half* kcache(int layer) const {
     return b_.kv.get() + size_t(layer) * 2 * plan_.context * plan_.heads * plan_.head_dim;
   }
@@ -502,7 +534,7 @@ class Replayer {
   void allocate() {
     size_t total = 0, max_k = 256, max_n = 256;
     double max_r = 256, max_w = 256;
-    std::int64_t ga = 256, gb = 256, gc = 256;
+    std::int64_t ga = 256, gb = 256, gc = 256, aq = 256, akv = 256;
     group_head_.assign(plan_.ops.size(), 0);
     group_rows_.assign(plan_.ops.size(), 0);
     row_offset_.assign(plan_.ops.size(), 0);
@@ -536,6 +568,13 @@ class Replayer {
         ga = std::max(ga, op.m * op.k * op.batch);
         gb = std::max(gb, op.k * op.n * op.batch);
         gc = std::max(gc, op.m * op.n * op.batch);
+      }
+      if (op.kind == ReplayKind::attn_fused) {
+        if (!flash_attention_supported(int(op.k)))
+          throw std::runtime_error("replay: " + op.name + ": no fused attention kernel for head dim " +
+                                   std::to_string(op.k));
+        aq = std::max(aq, op.batch * op.m * op.k);
+        akv = std::max(akv, op.batch * op.n * op.k);
       }
       if (op.kind == ReplayKind::bytes) {
         max_r = std::max(max_r, op.weight_bytes + op.activation_bytes + op.cache_bytes);
@@ -583,6 +622,13 @@ class Replayer {
     b_.gc = DeviceBuffer<__half>(size_t(gc));
     fill_half(b_.ga.get(), size_t(ga), 79u, 1.0f, s_);
     fill_half(b_.gb.get(), size_t(gb), 80u, 0.1f, s_);
+    b_.aq = DeviceBuffer<__half>(size_t(aq));
+    b_.ak = DeviceBuffer<__half>(size_t(akv));
+    b_.av = DeviceBuffer<__half>(size_t(akv));
+    b_.ao = DeviceBuffer<__half>(size_t(aq));
+    fill_half(b_.aq.get(), size_t(aq), 84u, 3.0f, s_);
+    fill_half(b_.ak.get(), size_t(akv), 85u, 1.0f, s_);
+    fill_half(b_.av.get(), size_t(akv), 86u, 1.0f, s_);
     GV_CUDA(cudaStreamSynchronize(s_));
   }
 
@@ -748,16 +794,35 @@ void run_replay(Context& ctx) {
     ctx.replay_points.push_back({"llama-13b", "cuda-eager", "tokens/s", sc, 1e3 / r.eager_ms,
                                  fmt("eager replay (kernels issued from C++), %.3f ms per token", r.eager_ms)});
   }
-  {
-    const ReplayPlan plan = sd_unet_plan(ctx.opt.specs_dir, "sd15", 512, 1, true);
-    const ReplayResult r = replay(ctx, plan, "sd15-unet-512-cfg", false, ctx.opt.quick ? 3 : 10);
-    if (r.graph_ms > 0) {
-      const std::string sc = "{resolution: 512x512, batch: 1, cfg: true, steps: 20, attention: naive, precision: fp16}";
-      ctx.replay_points.push_back(
-          {"sd15", "cuda-graph", "it/s", sc, 1e3 / r.graph_ms, fmt("graph replay, %.2f ms per UNet step", r.graph_ms)});
-      ctx.replay_points.push_back(
-          {"sd15", "cuda-eager", "it/s", sc, 1e3 / r.eager_ms, fmt("eager replay, %.2f ms per UNet step", r.eager_ms)});
+  // SD 1.5 UNet step, CFG batch 2: 512x512 with naive attention (scores, softmax, PV as cuBLAS GEMMs and a
+  // softmax kernel) and with the fused attention kernel; 2048x1152 fused only (its naive score matrices
+  // would be 43 GB per attention).
+  struct SdRun {
+    int width, height;
+    bool flash;
+    const char* tag;
+  };
+  for (const SdRun& sd : {SdRun{512, 512, false, "sd15-unet-512-cfg"}, SdRun{512, 512, true, "sd15-unet-512-cfg-flash"},
+                          SdRun{2048, 1152, true, "sd15-unet-2048x1152-cfg-flash"}}) {
+    const bool big = sd.width * sd.height > 512 * 512;
+    ReplayResult r;
+    try {
+      const ReplayPlan plan = sd_unet_plan(ctx.opt.specs_dir, "sd15", sd.width, sd.height, 1, true, sd.flash);
+      r = replay(ctx, plan, sd.tag, false, ctx.opt.quick ? 2 : (big ? 5 : 10));
+    } catch (const std::exception& e) {
+      ctx.fail(std::string("replay ") + sd.tag + ": " + e.what());
+      continue;
     }
+    if (r.graph_ms <= 0) continue;
+    const std::string res = std::to_string(sd.width) + "x" + std::to_string(sd.height);
+    const std::string sc = "{resolution: " + res +
+                           ", batch: 1, cfg: true, steps: 20, attention: " + (sd.flash ? "flash" : "naive") +
+                           ", precision: fp16}";
+    const char* how = sd.flash ? "fused attention kernel, " : "naive attention, ";
+    ctx.replay_points.push_back({"sd15", "cuda-graph", "it/s", sc, 1e3 / r.graph_ms,
+                                 how + fmt("graph replay, %.2f ms per UNet step", r.graph_ms)});
+    ctx.replay_points.push_back({"sd15", "cuda-eager", "it/s", sc, 1e3 / r.eager_ms,
+                                 how + fmt("eager replay, %.2f ms per UNet step", r.eager_ms)});
   }
 }
 
