@@ -308,6 +308,12 @@ void run_gemm(Context& ctx) {
       {"llama13b-prefill512-qkvo", 512, 5120, 5120, 1},
       {"llama13b-prefill512-gate-up", 512, 13824, 5120, 1},
       {"llama13b-prefill512-down", 512, 5120, 13824, 1},
+      // SD transformer linear layers (tokens x out x in; run 13's replay showed them slower than the model):
+      // q/k/v/out at the first two levels, the GEGLU projection and the feed-forward output at the first.
+      {"sd15-linear-64x64-320", 2 * 64 * 64, 320, 320, 1},
+      {"sd15-linear-32x32-640", 2 * 32 * 32, 640, 640, 1},
+      {"sd15-ff-proj-64x64-320", 2 * 64 * 64, 2560, 320, 1},
+      {"sd15-ff-out-64x64-320", 2 * 64 * 64, 320, 1280, 1},
   };
   for (const auto& sh : shapes) run_case(ctx, g, fp16_32, sh, reps);
   for (const auto& sh : {shapes[0], shapes[6], shapes[7]}) run_case(ctx, g, fp16_16, sh, reps);
