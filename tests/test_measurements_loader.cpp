@@ -146,8 +146,10 @@ TEST(Measurements, ValidateMicroFilesBecomeOneOpPoints) {
 
 TEST(Measurements, ReplayPointsLoadWithTheirOwnStacksAndScenarios) {
   MeasurementSet s = load(fs::path(GPUPERF_SPECS_DIR).parent_path() / "validate" / "results" / "h100-sxm-replay.yaml");
-  ASSERT_EQ(s.points.size(), 6u);
+  // LLaMA 4-bit and fp16, SD 512x512 naive, SD 512x512 and 2048x1152 fused attention: graph and eager each.
+  ASSERT_EQ(s.points.size(), 10u);
   EXPECT_EQ(s.points[0].stack_id, "cuda-graph");
   EXPECT_EQ(s.points[1].stack_id, "cuda-eager");
   EXPECT_EQ(s.points[4].model_id, "sd15");
+  EXPECT_EQ(s.points[9].model_id, "sd15");
 }

@@ -287,6 +287,22 @@ TEST(ValidateReplay, SdUnetPlanRunsEveryMatrixOpAsAGemm) {
   EXPECT_GT(p.flops, 1e12);
 }
 
+TEST(ValidateReplay, SdUnetFlashPlanRunsEachAttentionAsOneFusedOp) {
+  const ReplayPlan p = sd_unet_plan(GPUPERF_SPECS_DIR, "sd15", 2048, 1152, 1, true, true);
+  int fused = 0;
+  for (const auto& op : p.ops) {
+    EXPECT_NE(op.kind, ReplayKind::attn_softmax) << op.name;
+    if (op.op_class != "attention") continue;
+    EXPECT_EQ(op.kind, ReplayKind::attn_fused) << op.name;
+    EXPECT_EQ(op.batch, 2 * 8) << op.name;  // CFG batch 2 x 8 heads
+    if (op.m == 256 * 144) {
+      EXPECT_EQ(op.k, 40) << op.name;  // first level: latent 256x144, head dim 40
+    }
+    ++fused;
+  }
+  EXPECT_EQ(fused, 32);  // 16 transformer blocks x (self, cross)
+}
+
 TEST(ValidateReplay, UnknownModelOrFormatIsAnError) {
   EXPECT_THROW(llama_decode_plan(GPUPERF_SPECS_DIR, "no-such-model", "fp16", 512), std::exception);
   EXPECT_THROW(llama_decode_plan(GPUPERF_SPECS_DIR, "llama-13b", "gptq5", 512), std::exception);
@@ -337,6 +353,6 @@ TEST(ValidateReplay, CommittedReplayResultsLoad) {
   std::vector<LoadedPoint> pts;
   ASSERT_NO_THROW(pts = load_replay_points(file.string(), GPUPERF_SPECS_DIR, &id));
   EXPECT_EQ(id, "h100-sxm-replay");
-  ASSERT_EQ(pts.size(), 6u);
+  ASSERT_EQ(pts.size(), 10u);  // LLaMA 4-bit, fp16; SD 512 naive, 512 and 2048x1152 fused: graph + eager
   for (const auto& p : pts) EXPECT_EQ(p.gpu, "h100-sxm");
 }
