@@ -49,13 +49,14 @@ EffectiveCard effective_card(const Gpu& gpu, const HardwareParams& hw) {
   return c;
 }
 
-double wave_efficiency(const Op& op, int sm_count) {
+double wave_efficiency(const Op& op, int sm_count, double attention_query_tile) {
   const GemmShape& g = op.gemm;
   if (g.m <= 0 || g.n <= 0 || sm_count <= 0) return 1.0;
   const double sms = sm_count;
   if (op.op_class == OpClass::attention) {
-    // Flash attention: one CTA per 128 queries per (sequence, head); the key length is looped over.
-    double tiles = std::ceil(static_cast<double>(g.m) / 128) * static_cast<double>(g.batch);
+    // Fused attention: one CTA per query tile per (sequence, head); the key length is looped over.
+    const double q_tile = attention_query_tile > 0 ? attention_query_tile : static_cast<double>(g.m);
+    double tiles = std::ceil(static_cast<double>(g.m) / q_tile) * static_cast<double>(g.batch);
     return tiles / (std::ceil(tiles / sms) * sms);
   }
   // A library picks, per shape, the output tile and the split of the reduction (split-K, up to 8 slices
@@ -97,7 +98,8 @@ namespace {
       const auto mode = static_cast<std::size_t>(*op.tensor_mode);
       double s_per_flop =
           op.op_class == OpClass::attention ? card.attention_s_per_flop[mode] : card.gemm_s_per_flop[mode];
-      t.wave_efficiency = tile_efficiency > 0 ? tile_efficiency : wave_efficiency(op, card.sm_count);
+      t.wave_efficiency =
+          tile_efficiency > 0 ? tile_efficiency : wave_efficiency(op, card.sm_count, hw.attention_query_tile);
       t.compute_s = op.flops * s_per_flop * (tile_efficiency > 0 ? inverse_tile_efficiency : 1.0 / t.wave_efficiency);
     } else {
       t.compute_s = op.flops * card.fp32_s_per_flop;
@@ -177,14 +179,14 @@ StepPrediction simulate_step(const Gpu& gpu, const Graph& graph, const HardwareP
     for (std::size_t probe = 0; probe < tile_cache.size(); ++probe) {
       TileEntry& e = tile_cache[(h + probe) % tile_cache.size()];
       if (e.m == -1) {
-        double eff = wave_efficiency(op, card.sm_count);
+        double eff = wave_efficiency(op, card.sm_count, hw.attention_query_tile);
         e = {g.m, g.n, g.k, g.batch, attention, eff, 1.0 / eff};
         return e;
       }
       if (e.m == g.m && e.n == g.n && e.k == g.k && e.batch == g.batch && e.attention == attention) return e;
     }
     // A full table (more than 64 shapes) evicts the first slot.
-    double eff = wave_efficiency(op, card.sm_count);
+    double eff = wave_efficiency(op, card.sm_count, hw.attention_query_tile);
     tile_cache[h % tile_cache.size()] = {g.m, g.n, g.k, g.batch, attention, eff, 1.0 / eff};
     return tile_cache[h % tile_cache.size()];
   };
@@ -244,7 +246,7 @@ StepPrediction simulate_step(const Gpu& gpu, const Graph& graph, const HardwareP
         double efficiency = 1.0;
         if (shape >= 0) {
           double& e = shape_efficiency[static_cast<std::size_t>(shape)];
-          if (e == 0) e = wave_efficiency(op, card.sm_count);
+          if (e == 0) e = wave_efficiency(op, card.sm_count, hw.attention_query_tile);
           efficiency = e;
         }
         ks.t = time_op_inline(card, hw, op, l2_input, efficiency, one_kernel, 1.0 / efficiency);

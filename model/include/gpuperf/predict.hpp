@@ -51,9 +51,10 @@ EffectiveCard effective_card(const Gpu& gpu, const HardwareParams& hw);
 
 // Efficiency of an op's tiling: the best over the output tiles a library may pick (256x128 down to
 // 64x64; smaller tiles reuse operands less) of tile efficiency x busy-SM share over ceil(tiles / SMs)
-// waves, with the reduction split in up to 8 slices when that fills the SMs better. Flash attention:
-// 128 queries per CTA.
-double wave_efficiency(const Op& op, int sm_count);
+// waves, with the reduction split in up to 8 slices when that fills the SMs better. Fused attention:
+// one CTA per `attention_query_tile` queries per (sequence, head), the tile whose K/V rereads time_op
+// counts (0: one CTA per sequence and head).
+double wave_efficiency(const Op& op, int sm_count, double attention_query_tile);
 
 // Times one op. `l2_input_bytes` of its activation input are read from L2 (produced just before and
 // small enough to stay there). The caller checks that the card has the op's tensor mode.
