@@ -119,11 +119,17 @@ TEST(Params, TheDefaultCalibrationLoadsAndNamesOnlyKnownParameters) {
 TEST(Measurements, ValidateMicroFilesBecomeOneOpPoints) {
   MeasurementSet s = load(fs::path(GPUPERF_SPECS_DIR).parent_path() / "validate" / "results" / "h100-sxm.yaml");
   ASSERT_GE(s.points.size(), 10u);
-  int gemms = 0, copies = 0, gemvs = 0;
+  int gemms = 0, copies = 0, gemvs = 0, attentions = 0;
   for (const auto& p : s.points) {
     ASSERT_TRUE(p.micro.has_value());
     EXPECT_EQ(p.gpu_id, "h100-sxm");
-    EXPECT_EQ(p.stack_id, "cuda-graph");
+    // Each point under the stack it was timed with: GEMVs in graphs (with programmatic dependent launch
+    // where they ran with it), the rest in launch loops.
+    const bool gemv = p.micro_id.rfind("gemv", 0) == 0;
+    EXPECT_EQ(p.stack_id, !gemv                                          ? "cuda-stream"
+                          : p.micro_id.find("-pdl") != std::string::npos ? "cuda-graph-pdl"
+                                                                         : "cuda-graph")
+        << p.micro_id;
     ASSERT_EQ(p.micro->graph.ops.size(), 1u);
     switch (p.micro->graph.ops[0].op_class) {
       case OpClass::gemm:
@@ -135,21 +141,33 @@ TEST(Measurements, ValidateMicroFilesBecomeOneOpPoints) {
       case OpClass::dequant_gemv:
         ++gemvs;
         break;
+      case OpClass::attention: {
+        ++attentions;
+        const Op& op = p.micro->graph.ops[0];
+        EXPECT_EQ(op.tensor_mode, TensorMode::fp16_acc32);
+        // 4 · (sequence, head) pairs · queries · keys · head dim, and the rate's unit is TFLOP/s.
+        EXPECT_DOUBLE_EQ(op.flops, 4.0 * static_cast<double>(op.gemm.batch * op.gemm.m * op.gemm.n * op.gemm.k));
+        EXPECT_DOUBLE_EQ(p.micro->items_per_step, op.flops / 1e12);
+        break;
+      }
       default:
         ADD_FAILURE() << p.micro_id;
     }
   }
   EXPECT_GE(gemms, 6);
-  EXPECT_EQ(copies, 1);  // the plain copy kernel
-  EXPECT_EQ(gemvs, 3);   // the fastest kernel of each LLaMA-13B shape
+  EXPECT_EQ(copies, 1);      // the plain copy kernel
+  EXPECT_EQ(gemvs, 3);       // the fastest kernel of each LLaMA-13B shape
+  EXPECT_GE(attentions, 8);  // every SD 1.5 self- and cross-attention shape at both resolutions
 }
 
 TEST(Measurements, ReplayPointsLoadWithTheirOwnStacksAndScenarios) {
   MeasurementSet s = load(fs::path(GPUPERF_SPECS_DIR).parent_path() / "validate" / "results" / "h100-sxm-replay.yaml");
-  // LLaMA 4-bit and fp16, SD 512x512 naive, SD 512x512 and 2048x1152 fused attention: graph and eager each.
-  ASSERT_EQ(s.points.size(), 10u);
+  // LLaMA 4-bit (graph, graph with programmatic dependent launch, eager) and fp16, SD 512x512 naive, SD
+  // 512x512 and 2048x1152 fused attention: graph and eager each.
+  ASSERT_EQ(s.points.size(), 11u);
   EXPECT_EQ(s.points[0].stack_id, "cuda-graph");
-  EXPECT_EQ(s.points[1].stack_id, "cuda-eager");
-  EXPECT_EQ(s.points[4].model_id, "sd15");
-  EXPECT_EQ(s.points[9].model_id, "sd15");
+  EXPECT_EQ(s.points[1].stack_id, "cuda-graph-pdl");
+  EXPECT_EQ(s.points[2].stack_id, "cuda-eager");
+  EXPECT_EQ(s.points[5].model_id, "sd15");
+  EXPECT_EQ(s.points[10].model_id, "sd15");
 }

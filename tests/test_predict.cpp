@@ -82,8 +82,8 @@ TEST(Roofline, GeForceFp32AccumulateTakesTwiceTheTimeOfFp16Accumulate) {
 
 TEST(Roofline, WaveEfficiencyIsAFractionAndDropsWhenTilesDoNotFillTheSms) {
   const Gpu& g = gpu("rtx-4090");
-  double big = wave_efficiency(gemm(8192, 8192, 8192), g.spec.sm_count, 64);
-  double few = wave_efficiency(gemm(128, 256, 256), g.spec.sm_count, 64);
+  double big = wave_efficiency(gemm(8192, 8192, 8192), g.spec.sm_count, 64, 0);
+  double few = wave_efficiency(gemm(128, 256, 256), g.spec.sm_count, 64, 0);
   EXPECT_LE(big, 1.0);
   EXPECT_GT(big, 0.8);
   EXPECT_LT(few, 0.1);
@@ -92,7 +92,7 @@ TEST(Roofline, WaveEfficiencyIsAFractionAndDropsWhenTilesDoNotFillTheSms) {
 
 TEST(Roofline, SplitKRescuesFewTilesWithALongReduction) {
   // 20 output tiles on 38 SMs: without splitting the reduction, half the SMs idle.
-  EXPECT_GT(wave_efficiency(gemm(512, 1280, 11520), 38, 64), 0.75);
+  EXPECT_GT(wave_efficiency(gemm(512, 1280, 11520), 38, 64, 0), 0.75);
 }
 
 TEST(Roofline, AttentionWavesCountOneCtaPerQueryTile) {
@@ -101,9 +101,9 @@ TEST(Roofline, AttentionWavesCountOneCtaPerQueryTile) {
   Op a = gemm(4096, 4096, 40);
   a.op_class = OpClass::attention;
   a.gemm.batch = 16;
-  EXPECT_DOUBLE_EQ(wave_efficiency(a, 28, 64), 1024.0 / (37 * 28));
-  EXPECT_DOUBLE_EQ(wave_efficiency(a, 28, 128), 512.0 / (19 * 28));
-  EXPECT_DOUBLE_EQ(wave_efficiency(a, 28, 0), 16.0 / 28);
+  EXPECT_DOUBLE_EQ(wave_efficiency(a, 28, 64, 0), 1024.0 / (37 * 28));
+  EXPECT_DOUBLE_EQ(wave_efficiency(a, 28, 128, 0), 512.0 / (19 * 28));
+  EXPECT_DOUBLE_EQ(wave_efficiency(a, 28, 0, 0), 16.0 / 28);
 }
 
 TEST(Roofline, ActivationProducedJustBeforeIsReadFromL2) {

@@ -353,6 +353,7 @@ TEST(ValidateReplay, CommittedReplayResultsLoad) {
   std::vector<LoadedPoint> pts;
   ASSERT_NO_THROW(pts = load_replay_points(file.string(), GPUPERF_SPECS_DIR, &id));
   EXPECT_EQ(id, "h100-sxm-replay");
-  ASSERT_EQ(pts.size(), 10u);  // LLaMA 4-bit, fp16; SD 512 naive, 512 and 2048x1152 fused: graph + eager
+  // LLaMA 4-bit (graph, graph with PDL, eager), fp16; SD 512 naive, 512 and 2048x1152 fused: graph + eager.
+  ASSERT_EQ(pts.size(), 11u);
   for (const auto& p : pts) EXPECT_EQ(p.gpu, "h100-sxm");
 }

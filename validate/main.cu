@@ -86,8 +86,8 @@ ReplayPointsFile replay_points_file(const Context& ctx, const std::string& card_
                  "and matmuls as cuBLAS GEMMs, attention naive (scores and PV as cuBLAS GEMMs, softmax kernel; "
                  "512x512 only) or flash (gpuperf-validate's fused kernel: mma.sync, online softmax), "
                  "norms/elementwise as byte-moving kernels. cuda-graph = the step "
-                 "captured once and replayed (the best of: plain, programmatic dependent launch on the 4-bit GEMVs, "
-                 "and on every own kernel); cuda-eager = the "
+                 "captured once and replayed; cuda-graph-pdl = the same graph with programmatic dependent launch "
+                 "(LLaMA 4-bit: the best of PDL on the 4-bit GEMVs and on every own kernel); cuda-eager = the "
                  "same kernels launched one by one from C++ (no Python).";
   f.points = ctx.replay_points;
   f.sources = {"measured by gpuperf-validate on " + d.name + ", " + date + " (validate/RUNS.md)"};

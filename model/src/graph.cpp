@@ -131,7 +131,8 @@ TimingIndex index_timings(const Graph& g) {
   TimingIndex index;
   index.key.resize(g.ops.size());
   std::unordered_map<std::uint64_t, std::uint32_t> pairs;
-  std::map<std::tuple<std::int64_t, std::int64_t, std::int64_t, std::int64_t, bool>, std::int32_t> shapes;
+  // A shape's efficiency depends on its tensor mode too (the CTA overhead in flops is per mode).
+  std::map<std::tuple<std::int64_t, std::int64_t, std::int64_t, std::int64_t, bool, int>, std::int32_t> shapes;
   for (std::size_t i = 0; i < g.ops.size(); ++i) {
     std::uint64_t before = i == 0 ? 0xFFFFFFFFull : cost[i - 1];
     auto [it, fresh] = pairs.try_emplace((static_cast<std::uint64_t>(cost[i]) << 32) | before, index.keys);
@@ -140,9 +141,9 @@ TimingIndex index_timings(const Graph& g) {
       const Op& op = g.ops[i];
       std::int32_t shape = -1;
       if (op.tensor_mode) {
-        auto [s, added] =
-            shapes.try_emplace({op.gemm.m, op.gemm.n, op.gemm.k, op.gemm.batch, op.op_class == OpClass::attention},
-                               static_cast<std::int32_t>(index.shapes));
+        auto [s, added] = shapes.try_emplace({op.gemm.m, op.gemm.n, op.gemm.k, op.gemm.batch,
+                                              op.op_class == OpClass::attention, static_cast<int>(*op.tensor_mode)},
+                                             static_cast<std::int32_t>(index.shapes));
         if (added) ++index.shapes;
         shape = s->second;
       }

@@ -46,10 +46,25 @@ EffectiveCard effective_card(const Gpu& gpu, const HardwareParams& hw) {
   c.dram_s_per_byte = 1.0 / c.dram_bytes_s;
   c.l2_s_per_byte = 1.0 / c.l2_bytes_s;
   c.latency_s_per_kernel = hw.kernel_latency_cycles / c.clock_hz;
+  c.dram_ramp_s = units::us_to_s(hw.dram_ramp_us);
+  // A CTA's fixed cycles as the tensor flops its SM could have done meanwhile, at the op's efficiency.
+  const double cta_overhead_s = s.sm_count > 0 ? hw.cta_overhead_cycles / c.clock_hz / s.sm_count : 0.0;
+  for (std::size_t m = 0; m < kTensorModeCount; ++m) {
+    c.cta_overhead_flops[m] = cta_overhead_s * c.tensor_flops_s[m] * hw.tensor_efficiency;
+    c.attention_cta_overhead_flops[m] = cta_overhead_s * c.tensor_flops_s[m] * hw.attention_efficiency;
+  }
   return c;
 }
 
-double wave_efficiency(const Op& op, int sm_count, double attention_query_tile) {
+namespace {
+double cta_overhead(const EffectiveCard& card, const Op& op) {
+  if (!op.tensor_mode) return 0.0;
+  const auto m = static_cast<std::size_t>(*op.tensor_mode);
+  return op.op_class == OpClass::attention ? card.attention_cta_overhead_flops[m] : card.cta_overhead_flops[m];
+}
+}  // namespace
+
+double wave_efficiency(const Op& op, int sm_count, double attention_query_tile, double cta_overhead_flops) {
   const GemmShape& g = op.gemm;
   if (g.m <= 0 || g.n <= 0 || sm_count <= 0) return 1.0;
   const double sms = sm_count;
@@ -57,7 +72,9 @@ double wave_efficiency(const Op& op, int sm_count, double attention_query_tile) 
     // Fused attention: one CTA per query tile per (sequence, head); the key length is looped over.
     const double q_tile = attention_query_tile > 0 ? attention_query_tile : static_cast<double>(g.m);
     double tiles = std::ceil(static_cast<double>(g.m) / q_tile) * static_cast<double>(g.batch);
-    return tiles / (std::ceil(tiles / sms) * sms);
+    // Each CTA: Q·Kᵀ and P·V of its queries against every key.
+    const double work = 4.0 * std::min(q_tile, static_cast<double>(g.m)) * static_cast<double>(g.n * g.k);
+    return tiles / (std::ceil(tiles / sms) * sms) * work / (work + cta_overhead_flops);
   }
   // A library picks, per shape, the output tile and the split of the reduction (split-K, up to 8 slices
   // of at least 256) that run fastest. A tile's efficiency grows with its operand reuse m·n/(m+n); we
@@ -79,7 +96,10 @@ double wave_efficiency(const Op& op, int sm_count, double attention_query_tile) 
     for (std::int64_t split = 1; split <= max_split; ++split) {
       const std::int64_t ctas = tiles * split;
       const std::int64_t slots = (ctas + s - 1) / s * s;
-      best = std::max(best, t.efficiency * static_cast<double>(ctas) / static_cast<double>(slots));
+      const double work = static_cast<double>(std::int64_t{2} << (t.log2_m + t.log2_n)) * static_cast<double>(g.k) /
+                          static_cast<double>(split);
+      best = std::max(best, t.efficiency * static_cast<double>(ctas) / static_cast<double>(slots) * work /
+                                (work + cta_overhead_flops));
       if (slots == ctas) break;
     }
   }
@@ -90,7 +110,7 @@ namespace {
 // The body of time_op, inlined into the step loop so that its result stays in registers.
 [[gnu::always_inline]] inline OpTiming time_op_inline(const EffectiveCard& card, const HardwareParams& hw, const Op& op,
                                                       double l2_input_bytes, double tile_efficiency, int kernels,
-                                                      double inverse_tile_efficiency = 0) {
+                                                      double inverse_tile_efficiency, bool dependent_launch) {
   OpTiming t;
   // Compute: tensor cores in the op's mode, or FP32 lanes; 4-bit unpacking on the CUDA cores overlaps.
   if (op.flops > 0) {
@@ -98,8 +118,9 @@ namespace {
       const auto mode = static_cast<std::size_t>(*op.tensor_mode);
       double s_per_flop =
           op.op_class == OpClass::attention ? card.attention_s_per_flop[mode] : card.gemm_s_per_flop[mode];
-      t.wave_efficiency =
-          tile_efficiency > 0 ? tile_efficiency : wave_efficiency(op, card.sm_count, hw.attention_query_tile);
+      t.wave_efficiency = tile_efficiency > 0
+                              ? tile_efficiency
+                              : wave_efficiency(op, card.sm_count, hw.attention_query_tile, cta_overhead(card, op));
       t.compute_s = op.flops * s_per_flop * (tile_efficiency > 0 ? inverse_tile_efficiency : 1.0 / t.wave_efficiency);
     } else {
       t.compute_s = op.flops * card.fp32_s_per_flop;
@@ -124,6 +145,11 @@ namespace {
     }
   }
   t.memory_s = t.dram_bytes * card.dram_s_per_byte + t.l2_bytes * card.l2_s_per_byte;
+  // A kernel that streams DRAM waits for its first bytes and drains its last: a fixed time per kernel.
+  // Under programmatic dependent launch a kernel starts while the previous one drains and may stream
+  // its weights (which depend on nothing) before it waits: weight-streaming ops hide the ramp.
+  if (t.dram_bytes > 0 && !(dependent_launch && op.weight_bytes > 0))
+    t.memory_s += card.dram_ramp_s * (kernels > 0 ? kernels : std::max(1, op.kernels));
   t.latency_s = (kernels > 0 ? kernels : op.kernels) * card.latency_s_per_kernel;
   // The front end prepares the next kernel while the current one runs: a kernel costs its longest term.
   t.gpu_s = std::max({t.compute_s, t.memory_s, t.latency_s});
@@ -139,7 +165,7 @@ namespace {
 OpTiming time_op(const EffectiveCard& card, const HardwareParams& hw, const Op& op, double l2_input_bytes,
                  double tile_efficiency, int kernels) {
   return time_op_inline(card, hw, op, l2_input_bytes, tile_efficiency, kernels,
-                        tile_efficiency > 0 ? 1.0 / tile_efficiency : 0.0);
+                        tile_efficiency > 0 ? 1.0 / tile_efficiency : 0.0, false);
 }
 
 StepPrediction simulate_step(const Gpu& gpu, const Graph& graph, const HardwareParams& hw, const StackParams& stack,
@@ -165,29 +191,32 @@ StepPrediction simulate_step(const Gpu& gpu, const Graph& graph, const HardwareP
   struct TileEntry {
     std::int64_t m = -1, n = 0, k = 0, batch = 0;
     bool attention = false;
+    int mode = -1;
     double efficiency = 0;
     double inverse = 0;
   };
   std::array<TileEntry, 64> tile_cache;
   // Returns the entry (efficiency and its inverse) for a tensor op's shape.
-  static const TileEntry kUnit{-1, 0, 0, 0, false, 1.0, 1.0};
+  static const TileEntry kUnit{-1, 0, 0, 0, false, -1, 1.0, 1.0};
   auto tile_efficiency = [&](const Op& op) -> const TileEntry& {
     if (!op.tensor_mode) return kUnit;
     const GemmShape& g = op.gemm;
     const bool attention = op.op_class == OpClass::attention;
-    auto h = static_cast<std::size_t>(g.m * 73856093 ^ g.n * 19349663 ^ g.k * 83492791 ^ g.batch * 2654435761);
+    const int mode = static_cast<int>(*op.tensor_mode);
+    auto h = static_cast<std::size_t>(g.m * 73856093 ^ g.n * 19349663 ^ g.k * 83492791 ^ g.batch * 2654435761 ^ mode);
     for (std::size_t probe = 0; probe < tile_cache.size(); ++probe) {
       TileEntry& e = tile_cache[(h + probe) % tile_cache.size()];
       if (e.m == -1) {
-        double eff = wave_efficiency(op, card.sm_count, hw.attention_query_tile);
-        e = {g.m, g.n, g.k, g.batch, attention, eff, 1.0 / eff};
+        double eff = wave_efficiency(op, card.sm_count, hw.attention_query_tile, cta_overhead(card, op));
+        e = {g.m, g.n, g.k, g.batch, attention, mode, eff, 1.0 / eff};
         return e;
       }
-      if (e.m == g.m && e.n == g.n && e.k == g.k && e.batch == g.batch && e.attention == attention) return e;
+      if (e.m == g.m && e.n == g.n && e.k == g.k && e.batch == g.batch && e.attention == attention && e.mode == mode)
+        return e;
     }
     // A full table (more than 64 shapes) evicts the first slot.
-    double eff = wave_efficiency(op, card.sm_count, hw.attention_query_tile);
-    tile_cache[h % tile_cache.size()] = {g.m, g.n, g.k, g.batch, attention, eff, 1.0 / eff};
+    double eff = wave_efficiency(op, card.sm_count, hw.attention_query_tile, cta_overhead(card, op));
+    tile_cache[h % tile_cache.size()] = {g.m, g.n, g.k, g.batch, attention, mode, eff, 1.0 / eff};
     return tile_cache[h % tile_cache.size()];
   };
 
@@ -246,10 +275,10 @@ StepPrediction simulate_step(const Gpu& gpu, const Graph& graph, const HardwareP
         double efficiency = 1.0;
         if (shape >= 0) {
           double& e = shape_efficiency[static_cast<std::size_t>(shape)];
-          if (e == 0) e = wave_efficiency(op, card.sm_count, hw.attention_query_tile);
+          if (e == 0) e = wave_efficiency(op, card.sm_count, hw.attention_query_tile, cta_overhead(card, op));
           efficiency = e;
         }
-        ks.t = time_op_inline(card, hw, op, l2_input, efficiency, one_kernel, 1.0 / efficiency);
+        ks.t = time_op_inline(card, hw, op, l2_input, efficiency, one_kernel, 1.0 / efficiency, stack.dependent_launch);
         ks.first = &op;
         ks.k = one_kernel ? 1 : std::max(1, op.kernels);
         ks.d = ks.k == 1 ? ks.t.gpu_s : ks.t.gpu_s / ks.k;
@@ -270,7 +299,8 @@ StepPrediction simulate_step(const Gpu& gpu, const Graph& graph, const HardwareP
     // Graphs repeat identical ops back to back; reuse the last timing when nothing differs.
     if (!(prev_op && l2_input == prev_l2_input && same_cost(*prev_op, op))) {
       const TileEntry& te = tile_efficiency(op);
-      prev_timing = time_op_inline(card, hw, op, l2_input, te.efficiency, one_kernel, te.inverse);
+      prev_timing =
+          time_op_inline(card, hw, op, l2_input, te.efficiency, one_kernel, te.inverse, stack.dependent_launch);
     }
     prev_op = &op;
     prev_l2_input = l2_input;

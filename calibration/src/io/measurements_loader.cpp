@@ -174,6 +174,21 @@ std::optional<Workload> micro_workload(MapReader& item, const std::string& kind,
     op.dequant_weights = n * k;
     w.items_per_step = bytes / 1e9;
     w.unit = "GB/s";
+  } else if (kind == "attention_tflops") {
+    // Fused attention, fp16 in and fp32 accumulate: Q·Kᵀ and P·V of every (sequence, head) pair.
+    const double bh = static_cast<double>(cond_int(item, c, "batch_heads"));
+    const double q = static_cast<double>(cond_int(item, c, "q_len")),
+                 kv = static_cast<double>(cond_int(item, c, "kv_len"));
+    const double d = static_cast<double>(cond_int(item, c, "head_dim"));
+    op.op_class = OpClass::attention;
+    op.gemm = {cond_int(item, c, "q_len"), cond_int(item, c, "kv_len"), cond_int(item, c, "head_dim"),
+               cond_int(item, c, "batch_heads")};
+    op.tensor_mode = TensorMode::fp16_acc32;
+    op.flops = 4.0 * bh * q * kv * d;
+    op.activation_bytes = bh * (q + 2.0 * kv) * d * 2.0;
+    op.write_bytes = bh * q * d * 2.0;
+    w.items_per_step = op.flops / 1e12;
+    w.unit = "TFLOP/s";
   } else {
     return std::nullopt;
   }
@@ -195,11 +210,15 @@ MeasurementSet load_micro_set(MapReader& r, const fs::path& path, const Catalog&
   if (!catalog.find_gpu(card)) r.fail("card_id", "unknown GPU '" + card + "'");
   r.node("device");
   r.node("peaks");
-  const char* stack = "cuda-graph";
-  if (!find_by_id(stacks, stack, [](const StackSpec& x) { return x.id; }))
-    r.fail("micro", "the cuda-graph stack is missing from the spec tree");
+  // How each kind was timed: GEMMs, attention and copies in launch loops (cuda-stream), the 4-bit GEMVs
+  // in CUDA graphs, with programmatic dependent launch where their conditions say pdl: yes.
+  for (const char* id : {"cuda-stream", "cuda-graph", "cuda-graph-pdl"})
+    if (!find_by_id(stacks, id, [](const StackSpec& x) { return x.id; }))
+      r.fail("micro", std::string("the ") + id + " stack is missing from the spec tree");
   set.description = "gpuperf-validate micro-benchmarks on " + card + ", " + date;
-  set.conditions = "each timed kernel as a one-op graph under the cuda-graph stack";
+  set.conditions =
+      "each timed kernel as a one-op step under the stack it was timed with: cuda-stream (launch loops: GEMMs, "
+      "attention, copies), cuda-graph or cuda-graph-pdl (4-bit GEMVs)";
   YAML::Node list = r.sequence("micro");
   for (std::size_t i = 0; i < list.size(); ++i) {
     MapReader item(list[i], path.string(), "micro[" + std::to_string(i) + "]");
@@ -216,7 +235,11 @@ MeasurementSet load_micro_set(MapReader& r, const fs::path& path, const Catalog&
     pt.where = item.location();
     pt.gpu_id = card;
     pt.model_id = "micro";
-    pt.stack_id = stack;
+    auto pdl = conditions.find("pdl");
+    if (kind != "gemv_q4_gb_s")
+      pt.stack_id = "cuda-stream";
+    else
+      pt.stack_id = pdl != conditions.end() && pdl->second == "yes" ? "cuda-graph-pdl" : "cuda-graph";
     pt.metric = w->unit;
     pt.value = value;
     pt.micro_id = w->graph.ops[0].name;

@@ -51,6 +51,8 @@ struct HardwareParams {
   double kernel_latency_cycles = 0;   // fixed GPU time per kernel (launch, ramp, tail), in core cycles
   double dequant_ops_per_weight = 0;  // CUDA-core operations to unpack one 4-bit weight
   double attention_query_tile = 0;    // queries per CTA of fused attention; each CTA streams its head's K and V
+  double dram_ramp_us = 0;            // per kernel that streams DRAM: first-byte latency and drain
+  double cta_overhead_cycles = 0;     // fixed core cycles per tensor-core CTA (GEMM tile, attention query tile)
 };
 
 // Software-stack parameters: host cost of issuing work, shared by every card under that stack.
@@ -59,6 +61,7 @@ struct StackParams {
   double host_ms_per_step = 0;     // host time per step outside kernel issue (sampler, Python, sync)
   bool sync_per_step = true;       // the host waits for the GPU at the end of each step
   bool one_kernel_per_op = false;  // fused kernels (one per op) instead of the framework's kernel counts
+  bool dependent_launch = false;   // programmatic dependent launch: weight streams start before the wait
 };
 
 // Every hardware parameter name, in the order of HardwareParams.

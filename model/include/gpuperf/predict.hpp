@@ -46,15 +46,24 @@ struct EffectiveCard {
   double dram_s_per_byte = 0;
   double l2_s_per_byte = 0;
   double latency_s_per_kernel = 0;
+  double dram_ramp_s = 0;  // per kernel that reads or writes DRAM: first-byte latency and drain
+  // A tensor-core CTA's fixed cost (pipeline fill, epilogue) as the tensor flops its SM could have done
+  // in that time: cta_overhead_cycles / clock x the mode's per-SM rate x tensor_efficiency (GEMMs) or
+  // attention_efficiency (fused attention).
+  std::array<double, kTensorModeCount> cta_overhead_flops{};
+  std::array<double, kTensorModeCount> attention_cta_overhead_flops{};
 };
 EffectiveCard effective_card(const Gpu& gpu, const HardwareParams& hw);
 
 // Efficiency of an op's tiling: the best over the output tiles a library may pick (256x128 down to
 // 64x64; smaller tiles reuse operands less) of tile efficiency x busy-SM share over ceil(tiles / SMs)
-// waves, with the reduction split in up to 8 slices when that fills the SMs better. Fused attention:
-// one CTA per `attention_query_tile` queries per (sequence, head), the tile whose K/V rereads time_op
-// counts (0: one CTA per sequence and head).
-double wave_efficiency(const Op& op, int sm_count, double attention_query_tile);
+// waves, with the reduction split in up to 8 slices when that fills the SMs better, times each CTA's
+// busy share 2·tile_m·tile_n·(k / split) / (that + cta_overhead_flops): a short reduction leaves a
+// tile's fixed cost (pipeline fill, epilogue) exposed, the more so the faster the tensor cores. Fused
+// attention: one CTA per `attention_query_tile` queries per (sequence, head), the tile whose K/V
+// rereads time_op counts (0: one CTA per sequence and head), busy 4·queries·keys·head_dim of
+// (that + cta_overhead_flops): short key sequences (cross-attention to 77 text tokens) expose it.
+double wave_efficiency(const Op& op, int sm_count, double attention_query_tile, double cta_overhead_flops);
 
 // Times one op. `l2_input_bytes` of its activation input are read from L2 (produced just before and
 // small enough to stay there). The caller checks that the card has the op's tensor mode.

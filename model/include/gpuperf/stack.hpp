@@ -15,6 +15,7 @@ struct StackSpec {
   std::string description;
   bool sync_per_step = true;
   bool one_kernel_per_op = false;  // `kernels: one-per-op` (fused runtimes, validate's replay) vs `framework`
+  bool dependent_launch = false;   // `launch: programmatic-dependent` (sm_90 PDL) vs `plain`
   std::vector<ParamDef> params;    // "<id>.<name>", or the shared name a stack file gives
   // The parameter names this stack reads; stacks on the same host share a host parameter by name.
   std::string host_us_per_kernel_param;

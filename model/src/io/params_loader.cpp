@@ -38,6 +38,7 @@ StackSpec load_stack_file(const fs::path& path) {
   s.description = r.string("description");
   s.sync_per_step = r.boolean("sync_per_step");
   s.one_kernel_per_op = r.choice("kernels", {"framework", "one-per-op"}) == "one-per-op";
+  s.dependent_launch = r.choice("launch", {"plain", "programmatic-dependent"}) == "programmatic-dependent";
   MapReader params = r.map("parameters");
   for (const char* key : {"host_us_per_kernel", "host_ms_per_step"}) {
     MapReader p = params.map(key);
