@@ -45,45 +45,15 @@ std::string preamble() {
          "set tics out nomirror\nset key noautotitle\nset datafile missing \"NaN\"\n";
 }
 
-struct PlotRequest {
-  const ModelSpec* model = nullptr;
-  const StackSpec* stack = nullptr;
-  Scenario scenario;
-  int sd_pass = 0;
-  std::string scenario_text;
-  Workload workload;
-};
-
 // The common options of the per-card plots: cards, model, stack, scenario, calibration, --out.
 void add_card_plot_options(po::options_description& desc) {
   desc.add_options()("gpu", po::value<std::vector<std::string>>()->multitoken()->required(),
-                     "GPU ids (one or more; see 'gpuperf list gpus')")("model", po::value<std::string>()->required(),
-                                                                       "model id (see 'gpuperf list models')")(
-      "stack", po::value<std::string>(),
-      "software stack id (default: a1111-xformers-2023 for SD, textgen-gptq-2023 for LLaMA)")(
-      "out", po::value<std::string>()->required(), "chart file: .svg, .png or .pdf (written atomically)");
+                     "GPU ids (one or more; see 'gpuperf list gpus')");
+  add_model_stack_options(desc);
+  desc.add_options()("out", po::value<std::string>()->required(),
+                     "chart file: .svg, .png or .pdf (written atomically)");
   add_scenario_options(desc);
   add_calibration_option(desc);
-}
-
-PlotRequest plot_request(const Engine& e, const po::variables_map& vm) {
-  PlotRequest r;
-  r.model = &e.model(vm["model"].as<std::string>());
-  r.stack = &e.stack(vm.count("stack") ? vm["stack"].as<std::string>() : default_stack(*r.model));
-  if (const SdModelSpec* sd = r.model->sd()) {
-    SdScenario s = sd_scenario_from(vm, *r.model);
-    if (sd_part_from(vm) != SdPart::unet) throw UsageError("--part: plots cover the UNet step (--part unet) only");
-    if (auto problem = validate(*sd, s)) throw UsageError(*problem);
-    r.sd_pass = s.hires ? 1 : 0;
-    r.scenario = s;
-  } else {
-    LlamaScenario s = llama_scenario_from(vm, *r.model);
-    if (auto problem = validate(*r.model->llama(), s)) throw UsageError(*problem);
-    r.scenario = s;
-  }
-  r.scenario_text = describe_scenario(r.scenario, r.sd_pass);
-  r.workload = make_workload(*r.model, r.scenario, r.sd_pass);
-  return r;
 }
 
 std::vector<const Gpu*> cards_of_options(const Engine& e, const po::variables_map& vm) {
@@ -104,14 +74,10 @@ std::vector<fs::path> engine_inputs(const Engine& e) {
   return in;
 }
 
-WorkloadPrediction predict_or_throw(const Engine& e, const Gpu& g, const PlotRequest& r, bool keep_ops = false) {
+WorkloadPrediction predict_or_throw(const Engine& e, const Gpu& g, const WorkloadRequest& r, bool keep_ops = false) {
   WorkloadPrediction p = predict_workload(g, r.workload, e.params, *r.stack, keep_ops);
   if (!p.error.empty()) throw UsageError("cannot predict on " + g.spec.id + ": " + p.error);
   return p;
-}
-
-std::string calibration_label(const Engine& e) {
-  return e.calibration_path ? e.calibration_path->filename().string() : std::string("priors (uncalibrated)");
 }
 
 // ---------------------------------------------------------------- roofline
@@ -149,7 +115,7 @@ int roofline(const std::vector<std::string>& args, Context& ctx, const CommandSp
   chart_format_of(out);
   Engine e = load_engine(ctx.specs_dir, vm["calibration"].as<std::string>());
   refuse_overwriting_inputs(out, engine_inputs(e));
-  PlotRequest r = plot_request(e, vm);
+  WorkloadRequest r = workload_request_from(e, vm, "plots");
   std::vector<const Gpu*> cards = cards_of_options(e, vm);
 
   // The compute roofs the workload's ops run on (with fp16's other accumulate mode, the GeForce
@@ -281,7 +247,7 @@ int breakdown(const std::vector<std::string>& args, Context& ctx, const CommandS
   chart_format_of(out);
   Engine e = load_engine(ctx.specs_dir, vm["calibration"].as<std::string>());
   refuse_overwriting_inputs(out, engine_inputs(e));
-  PlotRequest r = plot_request(e, vm);
+  WorkloadRequest r = workload_request_from(e, vm, "plots");
   std::vector<const Gpu*> cards = cards_of_options(e, vm);
 
   std::ostringstream data;
