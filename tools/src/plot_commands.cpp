@@ -80,6 +80,33 @@ WorkloadPrediction predict_or_throw(const Engine& e, const Gpu& g, const Workloa
   return p;
 }
 
+// A per-card plot's inputs: the chart file, the engine, the workload the options describe and the cards.
+struct CardPlot {
+  const fs::path& out;
+  const Engine& e;
+  const WorkloadRequest& r;
+  const std::vector<const Gpu*>& cards;
+};
+
+// The common start of the per-card plots (options parsed, --out checked, engine, workload and cards
+// loaded); `draw` renders the chart.
+int run_card_plot(const std::vector<std::string>& args, Context& ctx, const CommandSpec& self,
+                  void (*draw)(const CardPlot&, Context&)) {
+  po::options_description own("Options");
+  add_card_plot_options(own);
+  auto parsed = parse_command_args(args, self, own, {}, ctx, false);
+  if (!parsed) return 0;
+  const auto& vm = parsed->vm;
+  const fs::path out = vm["out"].as<std::string>();
+  chart_format_of(out);
+  Engine e = load_engine(ctx.specs_dir, vm["calibration"].as<std::string>());
+  refuse_overwriting_inputs(out, engine_inputs(e));
+  WorkloadRequest r = workload_request_from(e, vm, "plots");
+  std::vector<const Gpu*> cards = cards_of_options(e, vm);
+  draw({out, e, r, cards}, ctx);
+  return 0;
+}
+
 // ---------------------------------------------------------------- roofline
 
 std::string mode_label(std::optional<TensorMode> m) {
@@ -105,18 +132,8 @@ std::string mode_label(std::optional<TensorMode> m) {
   return "";
 }
 
-int roofline(const std::vector<std::string>& args, Context& ctx, const CommandSpec& self) {
-  po::options_description own("Options");
-  add_card_plot_options(own);
-  auto parsed = parse_command_args(args, self, own, {}, ctx, false);
-  if (!parsed) return 0;
-  const auto& vm = parsed->vm;
-  const fs::path out = vm["out"].as<std::string>();
-  chart_format_of(out);
-  Engine e = load_engine(ctx.specs_dir, vm["calibration"].as<std::string>());
-  refuse_overwriting_inputs(out, engine_inputs(e));
-  WorkloadRequest r = workload_request_from(e, vm, "plots");
-  std::vector<const Gpu*> cards = cards_of_options(e, vm);
+void draw_roofline(const CardPlot& plot, Context& ctx) {
+  const auto& [out, e, r, cards] = plot;
 
   // The compute roofs the workload's ops run on (with fp16's other accumulate mode, the GeForce
   // half-rate story), and the CUDA cores when some FLOPs run there.
@@ -232,23 +249,16 @@ int roofline(const std::vector<std::string>& args, Context& ctx, const CommandSp
   for (std::size_t i = 0; i < plots.size(); ++i) gp << (i ? ", \\\n  " : "") << plots[i];
   gp << "\n";
   render_chart(gp.str(), out, {1400, 720}, ctx.err);
-  return 0;
+}
+
+int roofline(const std::vector<std::string>& args, Context& ctx, const CommandSpec& self) {
+  return run_card_plot(args, ctx, self, draw_roofline);
 }
 
 // ---------------------------------------------------------------- breakdown
 
-int breakdown(const std::vector<std::string>& args, Context& ctx, const CommandSpec& self) {
-  po::options_description own("Options");
-  add_card_plot_options(own);
-  auto parsed = parse_command_args(args, self, own, {}, ctx, false);
-  if (!parsed) return 0;
-  const auto& vm = parsed->vm;
-  const fs::path out = vm["out"].as<std::string>();
-  chart_format_of(out);
-  Engine e = load_engine(ctx.specs_dir, vm["calibration"].as<std::string>());
-  refuse_overwriting_inputs(out, engine_inputs(e));
-  WorkloadRequest r = workload_request_from(e, vm, "plots");
-  std::vector<const Gpu*> cards = cards_of_options(e, vm);
+void draw_breakdown(const CardPlot& plot, Context& ctx) {
+  const auto& [out, e, r, cards] = plot;
 
   std::ostringstream data;
   data << "$d << EOD\n";
@@ -282,7 +292,10 @@ int breakdown(const std::vector<std::string>& args, Context& ctx, const CommandS
      << "\" title \"host time to issue the step's kernels\", \\\n"
      << "  '' using 0:6:7 with labels offset 0,1 font \",10\" notitle\n";
   render_chart(gp.str(), out, {std::max(1100, 130 * static_cast<int>(cards.size()) + 650), 620}, ctx.err);
-  return 0;
+}
+
+int breakdown(const std::vector<std::string>& args, Context& ctx, const CommandSpec& self) {
+  return run_card_plot(args, ctx, self, draw_breakdown);
 }
 
 // ---------------------------------------------------------------- scaling
