@@ -2,6 +2,7 @@
 
 #include "gpuperf/io/measurements_loader.hpp"
 #include "gpuperf/io/model_loader.hpp"
+#include "scenario_options.hpp"
 
 namespace gpuperf::cli {
 
@@ -70,6 +71,37 @@ void add_calibration_option(po::options_description& desc) {
 
 std::string default_stack(const ModelSpec& model) {
   return model.kind == ModelKind::diffusion ? "a1111-xformers-2023" : "textgen-gptq-2023";
+}
+
+std::string calibration_label(const Engine& engine) {
+  return engine.calibration_path ? engine.calibration_path->filename().string() : std::string("priors (uncalibrated)");
+}
+
+void add_model_stack_options(po::options_description& desc) {
+  desc.add_options()("model", po::value<std::string>()->required(), "model id (see 'gpuperf list models')")(
+      "stack", po::value<std::string>(),
+      "software stack id (default: a1111-xformers-2023 for SD, textgen-gptq-2023 for LLaMA)");
+}
+
+WorkloadRequest workload_request_from(const Engine& engine, const po::variables_map& vm, const std::string& covered) {
+  WorkloadRequest r;
+  r.model = &engine.model(vm["model"].as<std::string>());
+  r.stack = &engine.stack(vm.count("stack") ? vm["stack"].as<std::string>() : default_stack(*r.model));
+  if (const SdModelSpec* sd = r.model->sd()) {
+    SdScenario s = sd_scenario_from(vm, *r.model);
+    if (sd_part_from(vm) != SdPart::unet)
+      throw UsageError("--part: " + covered + " cover the UNet step (--part unet) only");
+    if (auto problem = validate(*sd, s)) throw UsageError(*problem);
+    r.sd_pass = s.hires ? 1 : 0;
+    r.scenario = s;
+  } else {
+    LlamaScenario s = llama_scenario_from(vm, *r.model);
+    if (auto problem = validate(*r.model->llama(), s)) throw UsageError(*problem);
+    r.scenario = s;
+  }
+  r.scenario_text = describe_scenario(r.scenario, r.sd_pass);
+  r.workload = make_workload(*r.model, r.scenario, r.sd_pass);
+  return r;
 }
 
 PreparedSets prepare_measurements(const Engine& engine, const std::vector<std::string>& files) {

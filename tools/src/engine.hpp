@@ -49,4 +49,24 @@ PreparedSets prepare_measurements(const Engine& engine, const std::vector<std::s
 // The default stack for a model kind: the survey's stacks, which are calibrated.
 std::string default_stack(const ModelSpec& model);
 
+// "priors (uncalibrated)" or the calibration file's name: where a command's parameters come from.
+std::string calibration_label(const Engine& engine);
+
+// Adds --model and --stack (default: default_stack) to a command's options.
+void add_model_stack_options(po::options_description& desc);
+
+// One workload from the command line: model, stack, scenario (validated against the model), the step graph.
+struct WorkloadRequest {
+  const ModelSpec* model = nullptr;
+  const StackSpec* stack = nullptr;
+  Scenario scenario;
+  int sd_pass = 0;
+  std::string scenario_text;
+  Workload workload;
+};
+// The workload --model, --stack and the scenario options describe. Stable Diffusion requests cover the
+// UNet step only; `covered` names what the command covers for that --part message ("predictions").
+// Throws UsageError for an unknown model or stack or an invalid scenario.
+WorkloadRequest workload_request_from(const Engine& engine, const po::variables_map& vm, const std::string& covered);
+
 }  // namespace gpuperf::cli

@@ -22,24 +22,16 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 std::string pct(double x) { return std::isfinite(x) ? format_sig(x, 3) + "%" : "-"; }
 std::string ms(double s) { return format_sig(s * 1e3, 4) + " ms"; }
 
-// One prediction request built from the command line: card, model, stack, scenario, the step graph.
-struct Request {
+// One prediction request built from the command line: a card and the workload on it.
+struct Request : WorkloadRequest {
   const Gpu* gpu = nullptr;
-  const ModelSpec* model = nullptr;
-  const StackSpec* stack = nullptr;
-  Scenario scenario;
-  int sd_pass = 0;
-  std::string scenario_text;
-  Workload workload;
 };
 
 void add_request_options(po::options_description& desc, bool gpu_required) {
   if (gpu_required) {
     desc.add_options()("gpu", po::value<std::string>()->required(), "GPU id (see 'gpuperf list gpus')");
   }
-  desc.add_options()("model", po::value<std::string>()->required(), "model id (see 'gpuperf list models')")(
-      "stack", po::value<std::string>(),
-      "software stack id (default: a1111-xformers-2023 for SD, textgen-gptq-2023 for LLaMA)");
+  add_model_stack_options(desc);
   add_scenario_options(desc);
   add_calibration_option(desc);
 }
@@ -47,22 +39,7 @@ void add_request_options(po::options_description& desc, bool gpu_required) {
 Request make_request(const Engine& e, const po::variables_map& vm, const std::string& gpu_id) {
   Request r;
   r.gpu = &require_gpu(e.catalog, gpu_id);
-  r.model = &e.model(vm["model"].as<std::string>());
-  r.stack = &e.stack(vm.count("stack") ? vm["stack"].as<std::string>() : default_stack(*r.model));
-  if (const SdModelSpec* sd = r.model->sd()) {
-    SdScenario s = sd_scenario_from(vm, *r.model);
-    if (sd_part_from(vm) != SdPart::unet)
-      throw UsageError("--part: predictions cover the UNet step (--part unet) only");
-    if (auto problem = validate(*sd, s)) throw UsageError(*problem);
-    r.sd_pass = s.hires ? 1 : 0;
-    r.scenario = s;
-  } else {
-    LlamaScenario s = llama_scenario_from(vm, *r.model);
-    if (auto problem = validate(*r.model->llama(), s)) throw UsageError(*problem);
-    r.scenario = s;
-  }
-  r.scenario_text = describe_scenario(r.scenario, r.sd_pass);
-  r.workload = make_workload(*r.model, r.scenario, r.sd_pass);
+  static_cast<WorkloadRequest&>(r) = workload_request_from(e, vm, "predictions");
   return r;
 }
 
@@ -80,10 +57,6 @@ std::pair<double, double> interval_of(const Engine& e, const Request& r) {
   pt.workload = r.workload;
   return prediction_interval95(pt, e.params, e.calibration->covariance_names, e.covariance(), e.residual_sd_log(),
                                e.dof());
-}
-
-std::string calibration_label(const Engine& e) {
-  return e.calibration_path ? e.calibration_path->filename().string() : std::string("priors (uncalibrated)");
 }
 
 Json breakdown_json(const StepPrediction& s) {

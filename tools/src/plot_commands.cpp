@@ -45,45 +45,15 @@ std::string preamble() {
          "set tics out nomirror\nset key noautotitle\nset datafile missing \"NaN\"\n";
 }
 
-struct PlotRequest {
-  const ModelSpec* model = nullptr;
-  const StackSpec* stack = nullptr;
-  Scenario scenario;
-  int sd_pass = 0;
-  std::string scenario_text;
-  Workload workload;
-};
-
 // The common options of the per-card plots: cards, model, stack, scenario, calibration, --out.
 void add_card_plot_options(po::options_description& desc) {
   desc.add_options()("gpu", po::value<std::vector<std::string>>()->multitoken()->required(),
-                     "GPU ids (one or more; see 'gpuperf list gpus')")("model", po::value<std::string>()->required(),
-                                                                       "model id (see 'gpuperf list models')")(
-      "stack", po::value<std::string>(),
-      "software stack id (default: a1111-xformers-2023 for SD, textgen-gptq-2023 for LLaMA)")(
-      "out", po::value<std::string>()->required(), "chart file: .svg, .png or .pdf (written atomically)");
+                     "GPU ids (one or more; see 'gpuperf list gpus')");
+  add_model_stack_options(desc);
+  desc.add_options()("out", po::value<std::string>()->required(),
+                     "chart file: .svg, .png or .pdf (written atomically)");
   add_scenario_options(desc);
   add_calibration_option(desc);
-}
-
-PlotRequest plot_request(const Engine& e, const po::variables_map& vm) {
-  PlotRequest r;
-  r.model = &e.model(vm["model"].as<std::string>());
-  r.stack = &e.stack(vm.count("stack") ? vm["stack"].as<std::string>() : default_stack(*r.model));
-  if (const SdModelSpec* sd = r.model->sd()) {
-    SdScenario s = sd_scenario_from(vm, *r.model);
-    if (sd_part_from(vm) != SdPart::unet) throw UsageError("--part: plots cover the UNet step (--part unet) only");
-    if (auto problem = validate(*sd, s)) throw UsageError(*problem);
-    r.sd_pass = s.hires ? 1 : 0;
-    r.scenario = s;
-  } else {
-    LlamaScenario s = llama_scenario_from(vm, *r.model);
-    if (auto problem = validate(*r.model->llama(), s)) throw UsageError(*problem);
-    r.scenario = s;
-  }
-  r.scenario_text = describe_scenario(r.scenario, r.sd_pass);
-  r.workload = make_workload(*r.model, r.scenario, r.sd_pass);
-  return r;
 }
 
 std::vector<const Gpu*> cards_of_options(const Engine& e, const po::variables_map& vm) {
@@ -104,14 +74,37 @@ std::vector<fs::path> engine_inputs(const Engine& e) {
   return in;
 }
 
-WorkloadPrediction predict_or_throw(const Engine& e, const Gpu& g, const PlotRequest& r, bool keep_ops = false) {
+WorkloadPrediction predict_or_throw(const Engine& e, const Gpu& g, const WorkloadRequest& r, bool keep_ops = false) {
   WorkloadPrediction p = predict_workload(g, r.workload, e.params, *r.stack, keep_ops);
   if (!p.error.empty()) throw UsageError("cannot predict on " + g.spec.id + ": " + p.error);
   return p;
 }
 
-std::string calibration_label(const Engine& e) {
-  return e.calibration_path ? e.calibration_path->filename().string() : std::string("priors (uncalibrated)");
+// A per-card plot's inputs: the chart file, the engine, the workload the options describe and the cards.
+struct CardPlot {
+  const fs::path& out;
+  const Engine& e;
+  const WorkloadRequest& r;
+  const std::vector<const Gpu*>& cards;
+};
+
+// The common start of the per-card plots (options parsed, --out checked, engine, workload and cards
+// loaded); `draw` renders the chart.
+int run_card_plot(const std::vector<std::string>& args, Context& ctx, const CommandSpec& self,
+                  void (*draw)(const CardPlot&, Context&)) {
+  po::options_description own("Options");
+  add_card_plot_options(own);
+  auto parsed = parse_command_args(args, self, own, {}, ctx, false);
+  if (!parsed) return 0;
+  const auto& vm = parsed->vm;
+  const fs::path out = vm["out"].as<std::string>();
+  chart_format_of(out);
+  Engine e = load_engine(ctx.specs_dir, vm["calibration"].as<std::string>());
+  refuse_overwriting_inputs(out, engine_inputs(e));
+  WorkloadRequest r = workload_request_from(e, vm, "plots");
+  std::vector<const Gpu*> cards = cards_of_options(e, vm);
+  draw({out, e, r, cards}, ctx);
+  return 0;
 }
 
 // ---------------------------------------------------------------- roofline
@@ -139,18 +132,8 @@ std::string mode_label(std::optional<TensorMode> m) {
   return "";
 }
 
-int roofline(const std::vector<std::string>& args, Context& ctx, const CommandSpec& self) {
-  po::options_description own("Options");
-  add_card_plot_options(own);
-  auto parsed = parse_command_args(args, self, own, {}, ctx, false);
-  if (!parsed) return 0;
-  const auto& vm = parsed->vm;
-  const fs::path out = vm["out"].as<std::string>();
-  chart_format_of(out);
-  Engine e = load_engine(ctx.specs_dir, vm["calibration"].as<std::string>());
-  refuse_overwriting_inputs(out, engine_inputs(e));
-  PlotRequest r = plot_request(e, vm);
-  std::vector<const Gpu*> cards = cards_of_options(e, vm);
+void draw_roofline(const CardPlot& plot, Context& ctx) {
+  const auto& [out, e, r, cards] = plot;
 
   // The compute roofs the workload's ops run on (with fp16's other accumulate mode, the GeForce
   // half-rate story), and the CUDA cores when some FLOPs run there.
@@ -266,23 +249,16 @@ int roofline(const std::vector<std::string>& args, Context& ctx, const CommandSp
   for (std::size_t i = 0; i < plots.size(); ++i) gp << (i ? ", \\\n  " : "") << plots[i];
   gp << "\n";
   render_chart(gp.str(), out, {1400, 720}, ctx.err);
-  return 0;
+}
+
+int roofline(const std::vector<std::string>& args, Context& ctx, const CommandSpec& self) {
+  return run_card_plot(args, ctx, self, draw_roofline);
 }
 
 // ---------------------------------------------------------------- breakdown
 
-int breakdown(const std::vector<std::string>& args, Context& ctx, const CommandSpec& self) {
-  po::options_description own("Options");
-  add_card_plot_options(own);
-  auto parsed = parse_command_args(args, self, own, {}, ctx, false);
-  if (!parsed) return 0;
-  const auto& vm = parsed->vm;
-  const fs::path out = vm["out"].as<std::string>();
-  chart_format_of(out);
-  Engine e = load_engine(ctx.specs_dir, vm["calibration"].as<std::string>());
-  refuse_overwriting_inputs(out, engine_inputs(e));
-  PlotRequest r = plot_request(e, vm);
-  std::vector<const Gpu*> cards = cards_of_options(e, vm);
+void draw_breakdown(const CardPlot& plot, Context& ctx) {
+  const auto& [out, e, r, cards] = plot;
 
   std::ostringstream data;
   data << "$d << EOD\n";
@@ -316,7 +292,10 @@ int breakdown(const std::vector<std::string>& args, Context& ctx, const CommandS
      << "\" title \"host time to issue the step's kernels\", \\\n"
      << "  '' using 0:6:7 with labels offset 0,1 font \",10\" notitle\n";
   render_chart(gp.str(), out, {std::max(1100, 130 * static_cast<int>(cards.size()) + 650), 620}, ctx.err);
-  return 0;
+}
+
+int breakdown(const std::vector<std::string>& args, Context& ctx, const CommandSpec& self) {
+  return run_card_plot(args, ctx, self, draw_breakdown);
 }
 
 // ---------------------------------------------------------------- scaling
