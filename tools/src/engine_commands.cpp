@@ -750,6 +750,7 @@ std::string accuracy_report(const Engine& e, std::ostream* progress) {
      << "physical bounds. Wide intervals mean the survey cannot separate a parameter from its neighbours "
      << "(the prediction intervals, which use the full covariance, stay narrow).\n\n";
   Table params;
+  int rails = 0;
   params.columns = {{"name", "parameter"}, {"value", "value"},     {"ci95", "95% interval"},
                     {"bounds", "bounds"},  {"reading", "reading"}, {"meaning", "meaning"}};
   for (const auto& d : e.params.all()) {
@@ -762,10 +763,26 @@ std::string accuracy_report(const Engine& e, std::ostream* progress) {
       else
         continue;  // not free in this calibration: no survey point depends on it
     }
-    params.add({d.name, Cell(d.value, 4), ci, format_sig(d.lo, 4) + " .. " + format_sig(d.hi, 4),
-                parameter_reading(e, d), d.meaning});
+    // A value on its bound is the fit pressing against physics: say so beside the reading.
+    const double span = d.hi - d.lo;
+    std::string reading = parameter_reading(e, d);
+    while (!reading.empty() && reading.back() == ' ') reading.pop_back();
+    int railed = 0;
+    if (span > 0 && d.hi - d.value <= 1e-6 * span) {
+      reading += " (at its upper bound)";
+      ++railed;
+    } else if (span > 0 && d.value - d.lo <= 1e-6 * span) {
+      reading += " (at its lower bound)";
+      ++railed;
+    }
+    rails += railed;
+    params.add({d.name, Cell(d.value, 4), ci, format_sig(d.lo, 4) + " .. " + format_sig(d.hi, 4), reading, d.meaning});
   }
   md << params.render(Format::md) << "\n";
+  if (rails > 0)
+    md << rails << (rails == 1 ? " parameter sits" : " parameters sit")
+       << " on a bound: the survey pushes past what the physics allows there, and the fit stops at the "
+       << "bound. `docs/model-experiments.md` records why (and the variants tried against it).\n\n";
 
   for (std::size_t i = 0; i < tables.size(); ++i) {
     md << "## " << survey_workloads()[i].title << "\n\n"
