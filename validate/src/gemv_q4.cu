@@ -12,55 +12,23 @@
 
 #include "common.cuh"
 #include "gemv_q4.cuh"
+#include "gemv_q4_stream.cuh"
 
 namespace gpuperf::validate {
 
 namespace {
+
+using namespace q4dev;
 
 constexpr int kRowsPerWarp = 2;       // rowpair kernel
 constexpr int kWarpsPerBlock = 8;     // both kernels: 256 threads
 constexpr int kMaxRowsPerBlock = 64;  // tiles kernel
 constexpr int kMaxStreamRows = 128;   // stream kernel
 
-__device__ __forceinline__ uint4 load_stream(const uint4* p) {
-  uint4 v;
-  asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0,%1,%2,%3}, [%4];"
-               : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
-               : "l"(p));
-  return v;
-}
-__device__ __forceinline__ std::uint32_t load_stream(const std::uint32_t* p) {
-  std::uint32_t v;
-  asm volatile("ld.global.nc.L1::no_allocate.u32 %0, [%1];" : "=r"(v) : "l"(p));
-  return v;
-}
-
-// Programmatic dependent launch (sm_90): let the next kernel start, and wait for the previous one.
-__device__ __forceinline__ void pdl_trigger() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
-#endif
-}
-__device__ __forceinline__ void pdl_wait() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("griddepcontrol.wait;" ::: "memory");
-#endif
-}
-
 __device__ __forceinline__ __half2 nibbles(std::uint32_t word, int p) {
   std::uint32_t bits = ((word >> (4 * p)) & 0x000F000Fu) | 0x64006400u;
   __half2 h;
   std::memcpy(&h, &bits, 4);
-  return h;
-}
-
-__device__ __forceinline__ std::uint32_t comp(const uint4& v, int t) {
-  return t == 0 ? v.x : t == 1 ? v.y : t == 2 ? v.z : v.w;
-}
-
-__device__ __forceinline__ __half2 as_half2(std::uint32_t u) {
-  __half2 h;
-  std::memcpy(&h, &u, 4);
   return h;
 }
 
@@ -339,8 +307,6 @@ __device__ void stage_fused(uint4* xs, const uint4* xv, int T, int k, const Gemv
 // kPfItems ahead (lanes 0 .. 4D-1 one 128-byte line each, lane 31 the scales). A short GEMV (q/k/v/o: ~5-7
 // items per warp) so has its whole share of the matrix requested from DRAM at entry instead of one ring
 // of D tiles per DRAM round trip.
-constexpr int kPfItems = 12;
-__device__ __forceinline__ void prefetch_l2(const void* p) { asm volatile("prefetch.global.L2 [%0];" ::"l"(p)); }
 
 // Run 11's multi-matrix form (MULTI): one launch computes up to kMaxMulti GEMVs of the same shape that read
 // the same x (a layer's q, k and v), each block owning rows of one matrix (block b: matrix b / bpm), so the
@@ -364,7 +330,7 @@ __global__ void __launch_bounds__(256, MINB)
   const int T = Q4Weights::tiles(k), nb = k / 256;
   uint4* xsum = xs + T * 128;  // (tile, lane): per word j, (sum of even, sum of odd columns) of its 8
   float* part = reinterpret_cast<float*>(xsum + T * 32);  // (row, lane) partial sums
-  const int warp = int(threadIdx.x >> 5), lane = int(threadIdx.x & 31), hi = lane >> 4;
+  const int warp = int(threadIdx.x >> 5), lane = int(threadIdx.x & 31);
   int bid = int(blockIdx.x);
   if (MULTI) {  // selects on the parameters (an indexed parameter array would be copied to local memory)
     const int m = bid / mm.bpm;
@@ -375,12 +341,11 @@ __global__ void __launch_bounds__(256, MINB)
   const int row0 = bid * rpb;
   const int rows = min(rpb, n - row0);
   const int ntiles = rows * T;
-  const int i0 = (warp * ntiles) / kWarpsPerBlock, i1 = ((warp + 1) * ntiles) / kWarpsPerBlock;
-  const int cnt = i1 - i0;
-  const size_t g0 = size_t(row0) * T + size_t(i0);  // the warp's first item in the matrix
-  const uint4* wp = w4 + g0 * 32 + lane;
-  const uint4* sp = sz4 + g0 * 2 + hi;
-  uint4 q[D], sv[D];
+  Ring<D> ring;
+  ring_start(ring, w4, sz4, row0, ntiles, T, warp, kWarpsPerBlock, lane);  // weights first: they do not
+                                                                           // depend on the previous kernel
+  const int cnt = ring.cnt;
+  const size_t g0 = size_t(row0) * T + size_t(ring.i0);
   const char* wb = reinterpret_cast<const char*>(w4 + g0 * 32);  // the warp's first item (bytes)
   const char* sb = reinterpret_cast<const char*>(sz4 + g0 * 2);
   if (PF) {
@@ -388,12 +353,6 @@ __global__ void __launch_bounds__(256, MINB)
     for (int off = D * 512 + lane * 128; off < lim * 512; off += 32 * 128) prefetch_l2(wb + off);
     if (lane * 128 < lim * 32) prefetch_l2(sb + lane * 128);
   }
-#pragma unroll
-  for (int u = 0; u < D; ++u)
-    if (u < cnt) {  // weights first: they do not depend on the previous kernel
-      q[u] = load_stream(wp + u * 32);
-      sv[u] = load_stream(sp + u * 2);
-    }
   if (LANES) {
     for (int i = int(threadIdx.x); i < rows * 32; i += blockDim.x) part[i] = 0.0f;
   } else {
@@ -408,99 +367,9 @@ __global__ void __launch_bounds__(256, MINB)
     stage_fused(xs, xv, T, k, fu);  // x normalised or silu(gate) * up, rounded to fp16 as the unfused op writes it
     __syncthreads();
   }
-  const uint4* xsrc = prologue ? xs : xv;  // the same layout: vector b * 32 + lane
-  for (int i = int(threadIdx.x); i < T * 32; i += blockDim.x) {
-    std::uint32_t o[4];
-#pragma unroll
-    for (int j = 0; j < 4; ++j) {
-      const int b = 4 * (i >> 5) + j;
-      float e = 0.0f, d = 0.0f;
-      if (b < nb) {
-        const uint4 v = xsrc[b * 32 + (i & 31)];
-        const float2 f0 = __half22float2(as_half2(v.x)), f1 = __half22float2(as_half2(v.y));
-        const float2 f2 = __half22float2(as_half2(v.z)), f3 = __half22float2(as_half2(v.w));
-        e = f0.x + f1.x + f2.x + f3.x;
-        d = f0.y + f1.y + f2.y + f3.y;
-      }
-      const __half2 h = __floats2half2_rn(e, d);
-      std::memcpy(&o[j], &h, 4);
-    }
-    xsum[i] = make_uint4(o[0], o[1], o[2], o[3]);
-  }
+  stage_xsum(prologue ? xs : xv, xsum, T, nb, int(blockDim.x));  // the same layout: vector b * 32 + lane
   __syncthreads();
-  int ct = i0 % T, cr = i0 / T;  // tile and row (within the block) of the next item to compute
-  float acc = 0.0f;
-  auto dot = [&](const uint4& qq, const uint4& ss) {
-    const __half2 k1032 = __float2half2_rn(1032.0f), k72 = __float2half2_rn(72.0f);
-    const __half2 k08 = __floats2half2_rn(0.0f, 8.0f);
-    const uint4* xt = xs + ct * 128 + lane;
-    const uint4 xsm = xsum[ct * 32 + lane];
-    __half2 t = __float2half2_rn(0.0f);
-#pragma unroll
-    for (int j = 0; j < 4; ++j) {
-      const std::uint32_t w0 = comp(qq, j), w1 = w0 >> 8;
-      const __half2 s_zc = __hsub2(as_half2(comp(ss, j)), k08);  // (scale, zero - 8)
-      const uint4 xx = xt[j * 32];
-      __half2 a = __hmul2(__hsub2(as_half2((w0 & 0x000F000Fu) | 0x64006400u), k1032), as_half2(xx.x));
-      a = __hfma2(__hsub2(as_half2((w0 & 0x00F000F0u) | 0x54005400u), k72), as_half2(xx.y), a);
-      a = __hfma2(__hsub2(as_half2((w1 & 0x000F000Fu) | 0x64006400u), k1032), as_half2(xx.z), a);
-      a = __hfma2(__hsub2(as_half2((w1 & 0x00F000F0u) | 0x54005400u), k72), as_half2(xx.w), a);
-      a = __hfma2(__hneg2(__high2half2(s_zc)), as_half2(comp(xsm, j)), a);
-      t = __hfma2(a, __low2half2(s_zc), t);
-    }
-    const float2 f = __half22float2(t);
-    acc += f.x + f.y;
-  };
-  auto step = [&]() {
-    if (++ct == T) {
-      if (LANES) {  // one conflict-free shared atomic per lane; the lanes are summed at the end
-        atomicAdd(&part[cr * 32 + lane], acc);
-      } else {
-        float v = acc;
-#pragma unroll
-        for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-        if (lane == 0) atomicAdd(&sums[cr], v);
-      }
-      acc = 0.0f;
-      ct = 0;
-      ++cr;
-    }
-  };
-  int base = 0;
-  for (; base + 2 * D <= cnt; base += D) {  // every load of the next round is in range: no checks
-    if (PF) {
-      const int it = base + kPfItems + (lane >> 2);
-      if (lane < 4 * D && it < cnt) prefetch_l2(wb + size_t(it) * 512 + (lane & 3) * 128);
-      if (lane == 31 && base + kPfItems < cnt) prefetch_l2(sb + size_t(base + kPfItems) * 32);
-    }
-    wp += D * 32;
-    sp += D * 2;
-#pragma unroll
-    for (int u = 0; u < D; ++u) {
-      dot(q[u], sv[u]);
-      q[u] = load_stream(wp + u * 32);
-      sv[u] = load_stream(sp + u * 2);
-      step();
-    }
-  }
-  for (; base < cnt; base += D) {
-    wp += D * 32;
-    sp += D * 2;
-#pragma unroll
-    for (int u = 0; u < D; ++u)
-      if (base + u < cnt) {
-        dot(q[u], sv[u]);
-        if (base + u + D < cnt) {
-          q[u] = load_stream(wp + u * 32);
-          sv[u] = load_stream(sp + u * 2);
-        }
-        step();
-      }
-  }
-  if (ct != 0 && cnt > 0) {
-    ct = T - 1;
-    step();
-  }
+  ring_run<D, LANES, PF>(ring, xs, xsum, T, sums, part, lane, wb, sb);
   __syncthreads();
   if (MULTI) {  // picked here, not kept in registers through the loop
     const int m = int(blockIdx.x) / mm.bpm;
