@@ -32,7 +32,6 @@ namespace {
 
 using namespace q4dev;
 
-constexpr int kRing = 3;          // tiles in flight per warp (stream-d3)
 constexpr int kMaxRows = 256;     // rows per block of a GEMV phase
 constexpr int kHeadDim = 128;     // attention: head dimension (the replay's)
 constexpr int kPartStride = 132;  // floats per (head, split) partial: o[128], m, l (padded)
@@ -135,25 +134,25 @@ __device__ __forceinline__ int share_rows(const Phase& ph, int b, int& row0) {
   return max(0, min(ph.rpb, ph.n - row0));
 }
 
-template <int WARPS>
-__device__ __forceinline__ void start_gemv(Ring<kRing>& ring, const Phase& ph, int b, int pf) {
+template <int WARPS, int R>
+__device__ __forceinline__ void start_gemv(Ring<R>& ring, const Phase& ph, int b, int pf) {
   const int warp = int(threadIdx.x >> 5), lane = int(threadIdx.x & 31);
   int row0;
   const int rows = share_rows(ph, b, row0), T = Q4Weights::tiles(ph.k);
   ring_start(ring, ph.w4, ph.sz4, row0, rows * T, T, warp, WARPS, lane);
   // Items D .. D + pf - 1 of the run into L2 (4 lines of weights per item, its scales 32 bytes each).
-  const int last = min(ring.cnt, kRing + pf);
-  if (last > kRing) {
+  const int last = min(ring.cnt, R + pf);
+  if (last > R) {
     const size_t g0 = size_t(row0) * T + size_t(ring.i0);
     const char* wb = reinterpret_cast<const char*>(ph.w4 + g0 * 32);
     const char* sb = reinterpret_cast<const char*>(ph.sz4 + g0 * 2);
-    for (int j = kRing * 4 + lane; j < last * 4; j += 32) prefetch_l2(wb + size_t(j) * 128);
-    for (int j = (kRing * 32) / 128 + lane; j * 128 < last * 32; j += 32) prefetch_l2(sb + size_t(j) * 128);
+    for (int j = R * 4 + lane; j < last * 4; j += 32) prefetch_l2(wb + size_t(j) * 128);
+    for (int j = (R * 32) / 128 + lane; j * 128 < last * 32; j += 32) prefetch_l2(sb + size_t(j) * 128);
   }
 }
 
-template <int WARPS>
-__device__ void run_gemv(const Phase& ph, Ring<kRing>& ring, int b, uint4* xs, float* sums, float* red, float eps) {
+template <int WARPS, int R>
+__device__ void run_gemv(const Phase& ph, Ring<R>& ring, int b, uint4* xs, float* sums, float* red, float eps) {
   int row0;
   const int rows = share_rows(ph, b, row0);
   if (rows == 0) return;
@@ -163,7 +162,7 @@ __device__ void run_gemv(const Phase& ph, Ring<kRing>& ring, int b, uint4* xs, f
   stage_x<WARPS>(xs, ph.x, ph.gamma, ph.k, T, eps, red);
   stage_xsum(xs, xsum, T, nb, WARPS * 32);
   __syncthreads();
-  ring_run<kRing, false>(ring, xs, xsum, T, sums, nullptr, lane);
+  ring_run<R, false>(ring, xs, xsum, T, sums, nullptr, lane);
   __syncthreads();
   if (ph.epi == kSiluPairs) {
     for (int j = int(threadIdx.x); j < rows / 2; j += WARPS * 32) {
@@ -329,19 +328,19 @@ __device__ void run_attention(const Phase& ph, const Params& pr, int b, float* s
   }
 }
 
-template <int WARPS, int MINB>
+template <int WARPS, int MINB, int R>
 __global__ void __launch_bounds__(WARPS * 32, MINB) decode_persistent_kernel(Params pr) {
   extern __shared__ uint4 xs[];  // gemv: x (T * 128 vectors) and its sums (T * 32); attention: scratch
   __shared__ float sums[kMaxRows];
   __shared__ float red[WARPS];
   const int b = int(blockIdx.x), G = int(gridDim.x);
-  Ring<kRing> ring;
-  if (pr.phases[0].type == kGemv) start_gemv<WARPS>(ring, pr.phases[0], b, pr.pf);
+  Ring<R> ring;
+  if (pr.phases[0].type == kGemv) start_gemv<WARPS, R>(ring, pr.phases[0], b, pr.pf);
   unsigned target = 0;
   for (int p = 0; p < pr.nphases; ++p) {
     const Phase& ph = pr.phases[p];
     if (ph.type == kGemv) {
-      run_gemv<WARPS>(ph, ring, b, xs, sums, red, pr.eps);
+      run_gemv<WARPS, R>(ph, ring, b, xs, sums, red, pr.eps);
     } else if (ph.type == kAttn) {
       run_attention<WARPS>(ph, pr, b, reinterpret_cast<float*>(xs));
     } else if (b == 0) {  // final norm
@@ -358,7 +357,7 @@ __global__ void __launch_bounds__(WARPS * 32, MINB) decode_persistent_kernel(Par
     // Before waiting: what the next phases read from DRAM and does not depend on this one.
     const Phase& nx = pr.phases[p + 1];
     if (nx.type == kGemv) {
-      start_gemv<WARPS>(ring, nx, b, pr.pf);
+      start_gemv<WARPS, R>(ring, nx, b, pr.pf);
     } else if (nx.type == kAttn) {
       prefetch_kv<WARPS>(nx, pr, b);
       if (p + 2 < pr.nphases && pr.phases[p + 2].type == kGemv) {
@@ -366,7 +365,7 @@ __global__ void __launch_bounds__(WARPS * 32, MINB) decode_persistent_kernel(Par
         int row0;
         const int rows = share_rows(n2, b, row0), T = Q4Weights::tiles(n2.k);
         const int warp = int(threadIdx.x >> 5), lane = int(threadIdx.x & 31), nt = rows * T;
-        const int i0 = (warp * nt) / WARPS, cnt = min(((warp + 1) * nt) / WARPS - i0, kRing + pr.pf);
+        const int i0 = (warp * nt) / WARPS, cnt = min(((warp + 1) * nt) / WARPS - i0, R + pr.pf);
         const size_t g0 = size_t(row0) * T + size_t(i0);
         const char* wb = reinterpret_cast<const char*>(n2.w4 + g0 * 32);
         for (int j = lane; j < cnt * 4; j += 32) prefetch_l2(wb + size_t(j) * 128);
@@ -566,17 +565,23 @@ class Decoder {
 
   const Layer& layer(int l) const { return layers_[size_t(l)]; }
 
-  // Configuration: warps per block (8: 4 blocks per SM; 16: 2 blocks per SM) and L2 prefetch depth.
+  // Configuration: warps per block, blocks per SM, tiles in flight per warp (the ring) and L2 prefetch
+  // depth (items past the ring prefetched at a barrier).
   struct Config {
-    int warps = 8, pf = 0;
+    int warps = 8, per_sm = 4, ring = 3, pf = 0;
   };
+  static void (*kernel_of(const Config& c))(Params) {
+    if (c.warps == 8 && c.per_sm == 4 && c.ring == 3) return decode_persistent_kernel<8, 4, 3>;
+    if (c.warps == 16 && c.per_sm == 2 && c.ring == 3) return decode_persistent_kernel<16, 2, 3>;
+    if (c.warps == 32 && c.per_sm == 1 && c.ring == 3) return decode_persistent_kernel<32, 1, 3>;
+    if (c.warps == 16 && c.per_sm == 1 && c.ring == 6) return decode_persistent_kernel<16, 1, 6>;
+    throw std::runtime_error("decode persistent: no kernel for this configuration");
+  }
   int grid(const Config& c) const {
     int per_sm = 0;
-    if (c.warps == 8)
-      GV_CUDA(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, decode_persistent_kernel<8, 4>, 256, smem()));
-    else
-      GV_CUDA(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, decode_persistent_kernel<16, 2>, 512, smem()));
-    return ctx_.info.sm_count * std::min(per_sm, c.warps == 8 ? 4 : 2);
+    GV_CUDA(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel_of(c), c.warps * 32, smem()));
+    if (per_sm < 1) throw std::runtime_error("decode persistent: the kernel does not fit an SM");
+    return ctx_.info.sm_count * std::min(per_sm, c.per_sm);
   }
 
   // The decode program for `layers` layers (then the final norm) for a grid of G blocks.
@@ -620,6 +625,15 @@ class Decoder {
     return ph;
   }
 
+  // `count` phases with no work (every block idle): what one grid barrier costs.
+  std::vector<Phase> barrier_program(int count) {
+    Phase p;
+    p.n = 0;
+    p.k = sh_.dim;
+    p.rpb = 1;
+    return std::vector<Phase>(size_t(count), p);
+  }
+
   void upload(const std::vector<Phase>& ph) {
     prog_ = DeviceBuffer<Phase>(ph.size());
     GV_CUDA(cudaMemcpy(prog_.get(), ph.data(), ph.size() * sizeof(Phase), cudaMemcpyHostToDevice));
@@ -648,10 +662,7 @@ class Decoder {
     attr[0].val.cooperative = 1;
     cfg.attrs = attr;
     cfg.numAttrs = 1;
-    if (c.warps == 8)
-      GV_CUDA(cudaLaunchKernelEx(&cfg, decode_persistent_kernel<8, 4>, pr));
-    else
-      GV_CUDA(cudaLaunchKernelEx(&cfg, decode_persistent_kernel<16, 2>, pr));
+    GV_CUDA(cudaLaunchKernelEx(&cfg, kernel_of(c), pr));
   }
   // One step in the persistent kernel: embedding row copy, kernel, lm_head (cuBLAS), argmax.
   void step_persistent(const Config& c, int G, bool head = true) {
@@ -710,7 +721,7 @@ class Decoder {
  private:
   static constexpr float kEps = 1e-5f;
   size_t smem() const {  // the larger of a GEMV's staging and the attention scratch (16 warps)
-    const size_t attn = (size_t(kHeadDim) * (2 + 32) + 128 + 4) * 4 + 2 * kHeadDim * 2;
+    const size_t attn = (size_t(kHeadDim) * (1 + 2 * 32) + 8 * 32 + 4) * 4 + 2 * kHeadDim * 2;  // 32 warps
     return std::max(size_t(Q4Weights::tiles(std::max(sh_.dim, sh_.ffn))) * 2560, attn);
   }
   Q4Weights place(size_t& off, int n, int k) {
@@ -800,8 +811,13 @@ PersistentDecodeResult run_decode_persistent(Context& ctx, const ReplayPlan& pla
   double copy_gb_s = 0;
   for (const auto& m : ctx.results)
     if (m.kind == "dram_copy_gb_s") copy_gb_s = std::max(copy_gb_s, m.value);
-  const std::vector<Decoder::Config> configs = {{8, 0}, {8, 4}, {8, 8}, {16, 0}, {16, 4}, {16, 8}};
-  auto cname = [](const Decoder::Config& c) { return "w" + std::to_string(c.warps) + "-pf" + std::to_string(c.pf); };
+  // Run 15 (w8 and w16, 4 / 2 blocks per SM, ring 3, prefetch 0 / 4 / 8): fewer blocks won, prefetch lost.
+  const std::vector<Decoder::Config> configs = {
+      {16, 2, 3, 0}, {32, 1, 3, 0}, {16, 1, 6, 0}, {8, 4, 3, 0}, {16, 1, 6, 4}};
+  auto cname = [](const Decoder::Config& c) {
+    return "w" + std::to_string(c.warps) + "x" + std::to_string(c.per_sm) + "-r" + std::to_string(c.ring) + "-pf" +
+           std::to_string(c.pf);
+  };
   auto report = [&](const std::string& what, double rel, double tol) {
     std::fprintf(stderr, "replay %s persistent: %s relative error %.2g\n", plan.workload.c_str(), what.c_str(), rel);
     if (!(rel <= tol)) {
@@ -825,7 +841,7 @@ PersistentDecodeResult run_decode_persistent(Context& ctx, const ReplayPlan& pla
   refh = dec.hidden();
   refl = dec.logits();
   ref_tok = dec.token();
-  for (const auto& c : {configs[0], configs[3]}) {
+  for (const auto& c : {configs[0], configs[1], configs[2]}) {
     const int G = dec.grid(c);
     dec.upload(dec.decode_program(1, G, c.warps));
     dec.poison();
@@ -850,6 +866,7 @@ PersistentDecodeResult run_decode_persistent(Context& ctx, const ReplayPlan& pla
                                   {"op", std::string("all")},
                                   {"ops", std::int64_t(plan.ops.size())},
                                   {"warps_per_block", std::int64_t(c.warps)},
+                                  {"ring_tiles_per_warp", std::int64_t(c.ring)},
                                   {"blocks", std::int64_t(G)},
                                   {"l2_prefetch_items", std::int64_t(c.pf)}};
   };
@@ -886,7 +903,7 @@ PersistentDecodeResult run_decode_persistent(Context& ctx, const ReplayPlan& pla
     const Q4Weights& w0 = which == 0 ? dec.layer(0).o : dec.layer(0).down;
     const double bytes = double(sh.layers) * (w0.bytes() + double(w0.k) * 2 + double(w0.n) * 2);
     const char* label = which == 0 ? "llama13b-persistent-o-5120x5120" : "llama13b-persistent-down-13824x5120";
-    for (const auto& c : {configs[1], configs[4]}) {
+    for (const auto& c : {configs[0], configs[1], configs[2]}) {
       const int G = dec.grid(c);
       dec.upload(dec.regime_program(which, G));
       std::vector<double> t;
@@ -902,7 +919,7 @@ PersistentDecodeResult run_decode_persistent(Context& ctx, const ReplayPlan& pla
                       {"n", std::int64_t(w0.n)},
                       {"k", std::int64_t(w0.k)},
                       {"matrices", std::int64_t(sh.layers)},
-                      {"kernel", "persistent-stream-d3-" + cname(c)},
+                      {"kernel", "persistent-stream-" + cname(c)},
                       {"mode", std::string("persistent")},
                       {"regime", std::string("all layers' matrices back to back in one cooperative launch, grid "
                                              "barrier between matrices, next matrix's loads issued before it")},
@@ -911,6 +928,26 @@ PersistentDecodeResult run_decode_persistent(Context& ctx, const ReplayPlan& pla
       if (copy_gb_s > 0) m.conditions.push_back({"pct_of_copy", std::round(1000 * m.value / copy_gb_s) / 10});
       ctx.add(m);
     }
+  }
+  // A grid barrier alone: phases with no work, per phase.
+  for (const auto& c : {configs[0], configs[1], configs[2]}) {
+    const int G = dec.grid(c), count = 200;
+    dec.upload(dec.barrier_program(count));
+    std::vector<double> t;
+    try {
+      t = time_graph(s, reps, 1, [&] { dec.launch(c, G); });
+    } catch (const std::exception& e) {
+      ctx.fail("persistent grid barrier " + cname(c) + ": " + e.what());
+      continue;
+    }
+    for (double& v : t) v *= 1e6 / count;
+    auto m = make_measurement("persistent-grid-barrier-" + cname(c), "launch_latency_us", "us", t, {});
+    m.conditions = {{"what", std::string("one phase with no work of a persistent cooperative kernel: a grid barrier "
+                                         "(one atomic per block, thread 0 spins on an acquire load), per phase")},
+                    {"phases", std::int64_t(count)},
+                    {"blocks", std::int64_t(G)},
+                    {"warps_per_block", std::int64_t(c.warps)}};
+    ctx.add(m);
   }
   return res;
 }
