@@ -118,7 +118,7 @@ TEST(Fit, NoisyDataGivesIntervalsThatContainTheTruth) {
     EXPECT_LT(f.ci95[j].first, t) << f.free[j];
     EXPECT_GT(f.ci95[j].second, t) << f.free[j];
   }
-  auto [lo, hi] = prediction_interval95(pts[0], f.params, f.free, f.covariance, f.residual_sd_log, f.dof);
+  auto [lo, hi] = prediction_interval95(pts[0], f.params, f.free, f.covariance, f.blocks);
   EXPECT_LT(lo, f.predicted[0]);
   EXPECT_GT(hi, f.predicted[0]);
 }
@@ -151,4 +151,75 @@ TEST(Fit, ParameterDrawsAreReproducibleCentredAndInsideTheBounds) {
   EXPECT_NEAR(std::sqrt(var), 0.02, 0.002);
   EXPECT_EQ(a[0].find("textgen-gptq-2023.host_us_per_kernel")->value,
             p.find("textgen-gptq-2023.host_us_per_kernel")->value);  // not drawn
+}
+
+namespace {
+// SD 512 under cuda-graph: Ampere cards move only ampere-ga10x.tensor_efficiency, Ada cards only
+// ada-ad10x.tensor_efficiency (the stack's latency is its own, held): two independent problems.
+std::vector<PreparedPoint> two_architectures(const ParamSet& truth, double ada_scatter) {
+  const World& w = world();
+  std::vector<PreparedPoint> pts;
+  SdScenario sd;
+  const ModelSpec* m = io::find_model(w.models, "sd15");
+  int k = 0;
+  for (const char* id :
+       {"rtx-3060-12gb", "rtx-3070", "rtx-3080-10gb", "rtx-3090", "rtx-4070-ti", "rtx-4080", "rtx-4090", "rtx-4060"}) {
+    PreparedPoint p;
+    p.gpu = w.catalog.find_gpu(id);
+    p.stack = w.stack("cuda-graph");
+    p.workload = make_workload(*m, sd, 0);
+    const bool ada = p.gpu->arch.id == "ada-ad10x";
+    // Ada's points scatter by +-ada_scatter around the truth; Ampere's are exact.
+    p.measured = std::exp(log_prediction(p, truth) + (ada ? ((k++ % 2) ? ada_scatter : -ada_scatter) : 0.0));
+    pts.push_back(std::move(p));
+  }
+  return pts;
+}
+}  // namespace
+
+TEST(Fit, IndependentPartsAreFittedApartWithTheirOwnScatter) {
+  const std::vector<std::string> free = {"ampere-ga10x.tensor_efficiency", "ada-ad10x.tensor_efficiency"};
+  ParamSet truth = with_free(world().priors, free);
+  truth.set_value("ampere-ga10x.tensor_efficiency", 0.5);
+  truth.set_value("ada-ad10x.tensor_efficiency", 0.4);
+  auto pts = two_architectures(truth, 0.05);
+  FitResult f = fit_parameters(pts, with_free(world().priors, free), {}, 1);
+  ASSERT_TRUE(f.error.empty()) << f.error;
+  ASSERT_EQ(f.blocks.size(), 2u);
+  ASSERT_EQ(f.free.size(), 2u);
+  EXPECT_EQ(f.covariance.rows(), 2);
+  EXPECT_DOUBLE_EQ(f.covariance(0, 1), 0.0);  // block-diagonal
+  const FitBlock* ampere = nullptr;
+  const FitBlock* ada = nullptr;
+  for (const auto& b : f.blocks) {
+    ASSERT_EQ(b.names.size(), 1u);
+    (b.names[0] == "ampere-ga10x.tensor_efficiency" ? ampere : ada) = &b;
+  }
+  ASSERT_TRUE(ampere && ada);
+  EXPECT_LT(ampere->residual_sd_log, 1e-4);  // exact data
+  EXPECT_GT(ada->residual_sd_log, 0.03);     // its own scatter, not pooled with Ampere's
+  EXPECT_EQ(ampere->dof + ada->dof, f.dof);
+  EXPECT_NEAR(f.params.find("ampere-ga10x.tensor_efficiency")->value, 0.5, 1e-3);
+  // The same as fitting the Ada points alone.
+  std::vector<bool> ada_only(pts.size());
+  for (std::size_t i = 0; i < pts.size(); ++i) ada_only[i] = pts[i].gpu->arch.id == "ada-ad10x";
+  FitResult alone = fit_parameters(pts, with_free(world().priors, free), ada_only, 1);
+  EXPECT_NEAR(f.params.find("ada-ad10x.tensor_efficiency")->value,
+              alone.params.find("ada-ad10x.tensor_efficiency")->value, 1e-6);
+  // An Ampere point's interval uses Ampere's (tiny) scatter, an Ada point's Ada's.
+  auto [alo, ahi] = prediction_interval95(pts[0], f.params, f.free, f.covariance, f.blocks);
+  auto [dlo, dhi] = prediction_interval95(pts[5], f.params, f.free, f.covariance, f.blocks);
+  EXPECT_LT(std::log(ahi / alo), 0.2 * std::log(dhi / dlo));
+}
+
+TEST(Fit, ACardAloneOnItsArchitectureHasNoLeaveOneOutPrediction) {
+  const std::vector<std::string> free = {"ampere-ga10x.tensor_efficiency", "ada-ad10x.tensor_efficiency"};
+  ParamSet truth = with_free(world().priors, free);
+  auto pts = two_architectures(truth, 0.0);
+  pts.erase(pts.begin() + 5, pts.end());  // Ampere x4 and one Ada card (rtx-4070-ti)
+  FitResult f = fit_parameters(pts, with_free(world().priors, free), {}, 0);
+  ASSERT_TRUE(f.error.empty()) << f.error;
+  auto loo = leave_one_card_out(pts, f);
+  for (std::size_t i = 0; i < 4; ++i) EXPECT_NEAR(loo[i] / pts[i].measured, 1.0, 1e-3) << i;
+  EXPECT_TRUE(std::isnan(loo[4]));
 }

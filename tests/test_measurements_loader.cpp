@@ -1,6 +1,7 @@
 // Measurement sets: the survey's tables load; bad points are rejected with their one-line message.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
 #include <filesystem>
 #include <fstream>
 
@@ -114,6 +115,51 @@ TEST(Params, TheDefaultCalibrationLoadsAndNamesOnlyKnownParameters) {
   auto cal = io::default_calibration(GPUPERF_SPECS_DIR);
   ASSERT_TRUE(cal.has_value());
   EXPECT_NO_THROW(io::load_params(GPUPERF_SPECS_DIR, cal));
+}
+
+TEST(Params, TheDefaultCalibrationHasTheSurveyAndTheH100AsSeparateBlocks) {
+  auto f = io::load_param_file(*io::default_calibration(GPUPERF_SPECS_DIR));
+  ASSERT_EQ(f.blocks.size(), 2u);
+  for (const auto& b : f.blocks) {
+    EXPECT_GT(b.dof, 0);
+    EXPECT_GT(b.residual_sd_log, 0.0);
+    const bool hopper = b.names.front().rfind("hopper-gh100.", 0) == 0;
+    for (const auto& n : b.names) EXPECT_EQ(n.rfind("hopper-gh100.", 0) == 0, hopper) << n;
+  }
+}
+
+TEST(Params, ACalibrationBlockMustNameCovarianceParametersOnce) {
+  auto write = [](const std::string& blocks) {
+    const std::string id = "gpuperf-blocks-" + std::to_string(::getpid());
+    fs::path p = fs::temp_directory_path() / (id + ".yaml");
+    std::ofstream(p) << "version: 1\nid: " << id
+                     << "\ndescription: x\nparameters:\n"
+                        "  - {name: a, value: 0.5, min: 0, max: 1, meaning: m}\n"
+                        "  - {name: b, value: 0.5, min: 0, max: 1, meaning: m}\n"
+                        "covariance:\n  names: [a, b]\n  matrix:\n    - [1, 0]\n    - [0, 1]\n"
+                     << blocks << "sources: [s]\n";
+    return p;
+  };
+  fs::path good = write(
+      "blocks:\n  - {names: [a], residual_sd_log: 0.1, dof: 3}\n  - {names: [b], residual_sd_log: 0.2, dof: 4}\n");
+  auto f = io::load_param_file(good);
+  ASSERT_EQ(f.blocks.size(), 2u);
+  EXPECT_EQ(f.blocks[1].dof, 4);
+  EXPECT_DOUBLE_EQ(f.blocks[1].residual_sd_log, 0.2);
+  for (const char* bad :
+       {"blocks:\n  - {names: [z], residual_sd_log: 0.1, dof: 3}\n",
+        "blocks:\n  - {names: [a], residual_sd_log: 0.1, dof: 3}\n  - {names: [a], residual_sd_log: 0.1, dof: 3}\n",
+        "blocks:\n  - {names: [a], residual_sd_log: -1, dof: 3}\n",
+        "blocks:\n  - {names: [a], residual_sd_log: 0.1, dof: 2.5}\n"}) {
+    fs::path p = write(bad);
+    try {
+      io::load_param_file(p);
+      ADD_FAILURE() << bad;
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find("blocks["), std::string::npos) << e.what();
+    }
+  }
+  fs::remove(good);
 }
 
 TEST(Measurements, ValidateMicroFilesBecomeOneOpPoints) {

@@ -178,13 +178,13 @@ FitResult fit_from(const std::vector<PreparedPoint>& points, const ParamSet& sta
   }
   out.predicted.resize(points.size());
   for (std::size_t i = 0; i < points.size(); ++i) out.predicted[i] = std::exp(log_prediction(points[i], out.params));
+  out.blocks = {FitBlock{out.free, out.residual_sd_log, out.dof}};
   return out;
 }
 
-}  // namespace
-
-FitResult fit_parameters(const std::vector<PreparedPoint>& points, const ParamSet& start, const std::vector<bool>& use,
-                         int restarts) {
+// Descent and restarts on one connected problem.
+FitResult fit_connected(const std::vector<PreparedPoint>& points, const ParamSet& start, const std::vector<bool>& use,
+                        int restarts) {
   FitResult best = fit_from(points, start, use);
   if (!best.error.empty() || best.free.empty()) return best;
   // The timeline's max() makes the cost piecewise smooth with several basins: restart from spread-out
@@ -214,6 +214,109 @@ FitResult fit_parameters(const std::vector<PreparedPoint>& points, const ParamSe
   return best;
 }
 
+// Groups the used points into parts that share no fittable parameter: point i and point k are in one
+// part when some parameter moves both. Dependence is read from the Jacobian at `start` and at two
+// spread points of the box (a max() in the timeline can hide a dependence at one point). Points no
+// parameter moves form a part of their own. Returns, per point, its part (-1 for unused points).
+std::vector<int> independent_parts(const std::vector<PreparedPoint>& points, const ParamSet& start,
+                                   const std::vector<bool>& use, int& parts) {
+  std::vector<int> used;
+  for (std::size_t i = 0; i < points.size(); ++i)
+    if (use.empty() || use[i]) used.push_back(static_cast<int>(i));
+  std::vector<FreeParam> candidates;
+  for (const auto& d : start.all())
+    if (d.fit && d.hi > d.lo) candidates.push_back({d.name, d.lo, d.hi});
+  std::vector<int> parent(used.size());
+  for (std::size_t i = 0; i < parent.size(); ++i) parent[i] = static_cast<int>(i);
+  auto find = [&](int x) {
+    while (parent[static_cast<std::size_t>(x)] != x)
+      x = parent[static_cast<std::size_t>(x)] = parent[static_cast<std::size_t>(parent[static_cast<std::size_t>(x)])];
+    return x;
+  };
+  std::vector<bool> moved(used.size(), false);
+  for (double spread : {-1.0, 0.25, 0.75}) {
+    ParamSet at = start;
+    if (spread >= 0)
+      for (const auto& c : candidates) at.set_value(c.name, c.lo + spread * (c.hi - c.lo));
+    Eigen::VectorXd r0 = residuals(points, used, at);
+    Eigen::MatrixXd J = theta_jacobian(points, used, at, candidates, r0);
+    for (std::size_t j = 0; j < candidates.size(); ++j) {
+      const double scale = candidates[j].hi - candidates[j].lo;
+      int first = -1;
+      for (std::size_t i = 0; i < used.size(); ++i) {
+        if (!(std::abs(J(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j))) * scale > 1e-9)) continue;
+        moved[i] = true;
+        if (first < 0) {
+          first = static_cast<int>(i);
+        } else {
+          parent[static_cast<std::size_t>(find(static_cast<int>(i)))] = find(first);
+        }
+      }
+    }
+  }
+  std::vector<int> part(points.size(), -1);
+  std::map<int, int> ids;
+  int unmoved = -1;
+  parts = 0;
+  for (std::size_t i = 0; i < used.size(); ++i) {
+    int id;
+    if (!moved[i]) {
+      if (unmoved < 0) unmoved = parts++;
+      id = unmoved;
+    } else {
+      auto [it, fresh] = ids.try_emplace(find(static_cast<int>(i)), parts);
+      if (fresh) ++parts;
+      id = it->second;
+    }
+    part[static_cast<std::size_t>(used[i])] = id;
+  }
+  return part;
+}
+
+}  // namespace
+
+FitResult fit_parameters(const std::vector<PreparedPoint>& points, const ParamSet& start, const std::vector<bool>& use,
+                         int restarts) {
+  int parts = 0;
+  const std::vector<int> part = independent_parts(points, start, use, parts);
+  if (parts <= 1) return fit_connected(points, start, use, restarts);
+  FitResult out;
+  out.params = start;
+  out.predicted.assign(points.size(), kNaN);
+  out.converged = true;
+  std::vector<Eigen::MatrixXd> covariances;
+  double ssr = 0;
+  for (int k = 0; k < parts; ++k) {
+    std::vector<bool> in(points.size(), false);
+    for (std::size_t i = 0; i < points.size(); ++i) in[i] = part[i] == k;
+    FitResult f = fit_connected(points, start, in, restarts);
+    if (!f.error.empty()) return f;
+    for (const auto& name : f.free) out.params.set_value(name, f.params.find(name)->value);
+    out.free.insert(out.free.end(), f.free.begin(), f.free.end());
+    out.ci95.insert(out.ci95.end(), f.ci95.begin(), f.ci95.end());
+    covariances.push_back(f.covariance);
+    out.dof += f.dof;
+    if (f.dof > 0) ssr += f.residual_sd_log * f.residual_sd_log * f.dof;
+    out.iterations += f.iterations;
+    out.converged = out.converged && f.converged;
+    for (std::size_t i = 0; i < points.size(); ++i)
+      if (in[i]) out.predicted[i] = f.predicted[i];
+    out.blocks.insert(out.blocks.end(), f.blocks.begin(), f.blocks.end());
+  }
+  out.residual_sd_log = out.dof > 0 ? std::sqrt(ssr / out.dof) : kNaN;
+  const auto n = static_cast<Eigen::Index>(out.free.size());
+  out.covariance = Eigen::MatrixXd::Zero(n, n);
+  Eigen::Index at = 0;
+  for (const auto& c : covariances) {
+    out.covariance.block(at, at, c.rows(), c.cols()) = c;
+    at += c.rows();
+  }
+  // Points outside `use` are predicted with the merged parameters, as a single fit would.
+  for (std::size_t i = 0; i < points.size(); ++i)
+    if (part[i] < 0) out.predicted[i] = std::exp(log_prediction(points[i], out.params));
+  return out;
+}
+
 std::vector<double> leave_one_card_out(const std::vector<PreparedPoint>& points, const FitResult& full) {
   std::vector<double> loo(points.size(), kNaN);
   std::map<std::string, std::vector<std::size_t>> by_card;
@@ -223,6 +326,12 @@ std::vector<double> leave_one_card_out(const std::vector<PreparedPoint>& points,
     for (auto i : idx) use[i] = false;
     FitResult f = fit_parameters(points, full.params, use, 0);
     if (!f.error.empty()) continue;
+    // A card that alone constrains some parameter (the only card of its architecture) cannot be held
+    // out: without it that parameter is unknown, so its points get no leave-one-out prediction.
+    bool identified = std::all_of(full.free.begin(), full.free.end(), [&](const std::string& name) {
+      return std::find(f.free.begin(), f.free.end(), name) != f.free.end();
+    });
+    if (!identified) continue;
     for (auto i : idx) loo[i] = std::exp(log_prediction(points[i], f.params));
   }
   return loo;
@@ -258,9 +367,9 @@ std::vector<ParamSet> sample_parameters(const ParamSet& params, const std::vecto
 
 std::pair<double, double> prediction_interval95(const PreparedPoint& point, const ParamSet& params,
                                                 const std::vector<std::string>& free, const Eigen::MatrixXd& covariance,
-                                                double residual_sd_log, int dof) {
+                                                const std::vector<FitBlock>& blocks) {
   double lp = log_prediction(point, params);
-  if (!std::isfinite(lp) || dof <= 0 || covariance.rows() != static_cast<Eigen::Index>(free.size()))
+  if (!std::isfinite(lp) || blocks.empty() || covariance.rows() != static_cast<Eigen::Index>(free.size()))
     return {kNaN, kNaN};
   auto gradient = [&](const std::string& name) {
     ParamSet p = params;
@@ -276,7 +385,22 @@ std::pair<double, double> prediction_interval95(const PreparedPoint& point, cons
     if (!params.find(free[j])) return {kNaN, kNaN};
     g(static_cast<Eigen::Index>(j)) = gradient(free[j]);
   }
-  double var = g.dot(covariance * g) + residual_sd_log * residual_sd_log;
+  // The point's scatter is that of the block whose parameters move it most.
+  const FitBlock* block = &blocks.front();
+  double most = 0;
+  for (const auto& b : blocks) {
+    double moved = 0;
+    for (const auto& name : b.names) {
+      auto it = std::find(free.begin(), free.end(), name);
+      if (it != free.end()) moved += std::abs(g(static_cast<Eigen::Index>(it - free.begin())));
+    }
+    if (moved > most) {
+      most = moved;
+      block = &b;
+    }
+  }
+  if (block->dof <= 0) return {kNaN, kNaN};
+  double var = g.dot(covariance * g) + block->residual_sd_log * block->residual_sd_log;
   // Parameters the calibration could not see (e.g. the tensor efficiency of an architecture no survey
   // card has) are known only through their bounds: uniform, variance (hi − lo)² / 12.
   for (const auto& d : params.all()) {
@@ -284,7 +408,7 @@ std::pair<double, double> prediction_interval95(const PreparedPoint& point, cons
     double gj = gradient(d.name);
     var += gj * gj * (d.hi - d.lo) * (d.hi - d.lo) / 12.0;
   }
-  double half = stats::student_t_critical(0.95, dof) * std::sqrt(std::max(0.0, var));
+  double half = stats::student_t_critical(0.95, block->dof) * std::sqrt(std::max(0.0, var));
   return {std::exp(lp - half), std::exp(lp + half)};
 }
 

@@ -45,6 +45,12 @@ double Engine::residual_sd_log() const {
   return it == calibration->summary.end() ? 0 : it->second;
 }
 
+std::vector<FitBlock> Engine::blocks() const {
+  if (!calibration) return {};
+  if (!calibration->blocks.empty()) return calibration->blocks;
+  return {FitBlock{calibration->covariance_names, residual_sd_log(), dof()}};
+}
+
 Engine load_engine(const fs::path& specs_dir, const std::string& calibration) {
   Engine e;
   e.specs_dir = specs_dir;
@@ -108,8 +114,13 @@ PreparedSets prepare_measurements(const Engine& engine, const std::vector<std::s
   PreparedSets out;
   for (const auto& f : files) {
     fs::path path(f);
-    // A bare id names a set of the spec tree.
-    if (path.extension().empty() && !fs::exists(path)) path = engine.specs_dir / "measurements" / (f + ".yaml");
+    // A bare id names a set of the spec tree; a relative path that is not there from here is read from
+    // the tree's repository (a calibration lists e.g. validate/results/h100-sxm.yaml so).
+    if (path.extension().empty() && !fs::exists(path)) {
+      path = engine.specs_dir / "measurements" / (f + ".yaml");
+    } else if (path.is_relative() && !fs::exists(path) && fs::exists(engine.specs_dir.parent_path() / path)) {
+      path = engine.specs_dir.parent_path() / path;
+    }
     out.sets.push_back(io::load_measurement_set(path, engine.catalog, engine.models, engine.stacks));
   }
   for (const auto& set : out.sets) {

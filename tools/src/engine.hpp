@@ -31,6 +31,9 @@ struct Engine {
   Eigen::MatrixXd covariance() const;
   int dof() const;
   double residual_sd_log() const;
+  // The calibration's independent parts with their scatter (one part, from the summary, for files
+  // that list none); empty without a calibration.
+  std::vector<FitBlock> blocks() const;
 };
 
 // `calibration`: a file, "none" (priors only) or empty (the default calibration when it exists).

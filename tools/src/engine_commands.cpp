@@ -55,8 +55,7 @@ std::pair<double, double> interval_of(const Engine& e, const Request& r) {
   pt.gpu = r.gpu;
   pt.stack = r.stack;
   pt.workload = r.workload;
-  return prediction_interval95(pt, e.params, e.calibration->covariance_names, e.covariance(), e.residual_sd_log(),
-                               e.dof());
+  return prediction_interval95(pt, e.params, e.calibration->covariance_names, e.covariance(), e.blocks());
 }
 
 Json breakdown_json(const StepPrediction& s) {
@@ -481,19 +480,23 @@ int calibrate(const std::vector<std::string>& args, Context& ctx, const CommandS
     if (ctx.err) *ctx.err << "gpuperf calibrate: leave-one-card-out refits\n";
     loo = leave_one_card_out(prepared.points, fit);
   }
-  std::vector<double> meas, pred, loo_v;
+  // Leave-one-out figures cover the points that have a leave-one-out prediction (none for a card that
+  // alone constrains a parameter, e.g. the one card of its architecture).
+  std::vector<double> meas, pred, loo_v, loo_meas;
   double max_loo = 0;
   std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> per_set;
   for (std::size_t i = 0; i < prepared.points.size(); ++i) {
     meas.push_back(prepared.points[i].measured);
     pred.push_back(fit.predicted[i]);
+    if (!std::isfinite(loo[i])) continue;
     loo_v.push_back(loo[i]);
+    loo_meas.push_back(prepared.points[i].measured);
     max_loo = std::max(max_loo, 100.0 * std::abs(loo[i] / prepared.points[i].measured - 1));
     per_set[prepared.points[i].set_id].first.push_back(loo[i]);
     per_set[prepared.points[i].set_id].second.push_back(prepared.points[i].measured);
   }
-  double fit_mape = stats::mape_pct(pred, meas), loo_mape = stats::mape_pct(loo_v, meas);
-  if (vm["no-loo"].as<bool>()) max_loo = kNaN;
+  double fit_mape = stats::mape_pct(pred, meas), loo_mape = stats::mape_pct(loo_v, loo_meas);
+  if (vm["no-loo"].as<bool>() || loo_v.empty()) max_loo = kNaN;
 
   if (vm.count("out")) {
     fs::path out = vm["out"].as<std::string>();
@@ -538,6 +541,16 @@ int calibrate(const std::vector<std::string>& args, Context& ctx, const CommandS
     }
     if (std::isfinite(fit.residual_sd_log)) y << "  residual_sd_log: " << fit.residual_sd_log << "\n";
     y << "  dof: " << fit.dof << "\n";
+    if (fit.blocks.size() > 1 && !fit.free.empty() && fit.covariance.allFinite()) {
+      // Independent parts (no point shares a parameter across them), each with its own scatter.
+      y << "blocks:\n";
+      for (const auto& b : fit.blocks) {
+        y << "  - names: [";
+        for (std::size_t j = 0; j < b.names.size(); ++j) y << (j ? ", " : "") << b.names[j];
+        y << "]\n    residual_sd_log: " << (std::isfinite(b.residual_sd_log) ? b.residual_sd_log : 0.0)
+          << "\n    dof: " << b.dof << "\n";
+      }
+    }
     y << "sources:\n";
     for (const auto& s : prepared.sets) y << "  - " << yaml_quote("fitted on " + s.id + ": " + s.description) << "\n";
     write_file_atomically(out, y.str());
@@ -668,9 +681,21 @@ std::string baseline_section(const Engine& e, const std::vector<SurveyTable>& ta
                {"fit_mape_pct", "fit MAPE %"},
                {"loo_mape_pct", "leave-one-out MAPE %"},
                {"max_loo_error_pct", "worst card %"}};
+  // The calibrated parameters that move some survey prediction (a calibration may also hold parameters
+  // fitted on other measurements, e.g. an H100's).
+  std::vector<PreparedPoint> survey_points;
+  for (const auto& w : survey_workloads())
+    for (auto& p : prepare_measurements(e, {w.set}).points) survey_points.push_back(std::move(p));
   int model_params = 0;
-  for (const auto& d : e.params.all())
-    if (d.fit && (!e.calibration || e.calibration->ci95.count(d.name))) ++model_params;
+  for (const auto& d : e.params.all()) {
+    if (!d.fit || (e.calibration && !e.calibration->ci95.count(d.name)) || !(d.hi > d.lo)) continue;
+    ParamSet moved = e.params;
+    moved.set_value(d.name, d.value + (d.value + 0.01 * (d.hi - d.lo) <= d.hi ? 1 : -1) * 0.01 * (d.hi - d.lo));
+    if (std::any_of(survey_points.begin(), survey_points.end(), [&](const PreparedPoint& p) {
+          return std::abs(log_prediction(p, moved) - log_prediction(p, e.params)) > 1e-12;
+        }))
+      ++model_params;
+  }
   for (std::size_t i = 0; i < survey_workloads().size(); ++i) {
     const auto& w = survey_workloads()[i];
     PreparedSets set = prepare_measurements(e, {w.set});
@@ -748,7 +773,13 @@ std::string accuracy_report(const Engine& e, std::ostream* progress) {
      << "Fitted by `gpuperf calibrate` on all three tables at once (bounded Levenberg-Marquardt on "
      << "log(predicted/measured)); 95% intervals are Student-t intervals from the Jacobian, clipped to the "
      << "physical bounds. Wide intervals mean the survey cannot separate a parameter from its neighbours "
-     << "(the prediction intervals, which use the full covariance, stay narrow).\n\n";
+     << "(the prediction intervals, which use the full covariance, stay narrow).";
+  if (e.calibration && e.calibration->blocks.size() > 1)
+    md << " The calibration also holds parameters fitted on other measurements it lists (e.g. "
+       << "`hopper-gh100.*` on gpuperf-validate's H100 micro-benchmarks and replays): no point shares a "
+       << "parameter across those parts, so each part is fitted on its own points, with its own scatter, "
+       << "and the survey's fit is the same as without them.";
+  md << "\n\n";
   Table params;
   int rails = 0;
   params.columns = {{"name", "parameter"}, {"value", "value"},     {"ci95", "95% interval"},

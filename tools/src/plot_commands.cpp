@@ -392,8 +392,8 @@ int scaling(const std::vector<std::string>& args, Context& ctx, const CommandSpe
       double lpred = it == loo.end() ? kNaN : std::exp(log_prediction(*p, it->second));
       double lo = kNaN, hi = kNaN;
       if (with_interval)
-        std::tie(lo, hi) = prediction_interval95(*p, e.params, e.calibration->covariance_names, e.covariance(),
-                                                 e.residual_sd_log(), e.dof());
+        std::tie(lo, hi) =
+            prediction_interval95(*p, e.params, e.calibration->covariance_names, e.covariance(), e.blocks());
       panel.top =
           std::max({panel.top, p->measured, pred, std::isfinite(hi) ? hi : 0.0, std::isfinite(lpred) ? lpred : 0.0});
       ratio_top = std::max({ratio_top, p->measured / ref_meas, pred / ref_pred});

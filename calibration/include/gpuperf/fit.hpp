@@ -42,16 +42,21 @@ struct FitResult {
   int iterations = 0;
   bool converged = false;
   std::vector<double> predicted;  // per point of the problem (used or not), in measured units
+  // The independent parts the problem fell into (points linked by a shared parameter), each with its
+  // parameters and scatter; `residual_sd_log` and `dof` above pool them.
+  std::vector<FitBlock> blocks;
 };
 
 // Fits the parameters with `fit: true` that influence the used points (`use[i]`, all when empty):
 // one descent from `start`, then `restarts` more from seeded points spread over the bounds; the
-// lowest cost wins.
+// lowest cost wins. Points that share no parameter (a survey and an H100's micro-benchmarks, whose
+// parameters are scoped to different architectures) are separate problems, fitted apart: one
+// combined descent would only let the restarts of one part disturb the other.
 FitResult fit_parameters(const std::vector<PreparedPoint>& points, const ParamSet& start,
                          const std::vector<bool>& use = {}, int restarts = 12);
 
 // Refits without each card in turn (all its points) and predicts those points. Returns the predictions
-// per point, in the problem's order.
+// per point, in the problem's order; NaN for the points of a card that alone constrains a parameter.
 std::vector<double> leave_one_card_out(const std::vector<PreparedPoint>& points, const FitResult& full);
 
 // `count` parameter sets drawn from N(params, covariance) over the free parameters (the rest held),
@@ -61,9 +66,10 @@ std::vector<ParamSet> sample_parameters(const ParamSet& params, const std::vecto
 
 // 95% prediction interval of a log-prediction from the parameter covariance and the residual scatter:
 // exp(log p ± t(dof) · sqrt(g Σ gᵀ + s² + Σ_k g_k² (hi_k − lo_k)² / 12)), with g the gradient of log p
-// over the free parameters and k the fittable parameters the calibration did not constrain.
+// over the free parameters and k the fittable parameters the calibration did not constrain. s and dof
+// are those of the block whose parameters move the prediction most (the first block when none does).
 std::pair<double, double> prediction_interval95(const PreparedPoint& point, const ParamSet& params,
                                                 const std::vector<std::string>& free, const Eigen::MatrixXd& covariance,
-                                                double residual_sd_log, int dof);
+                                                const std::vector<FitBlock>& blocks);
 
 }  // namespace gpuperf

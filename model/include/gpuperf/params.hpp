@@ -23,6 +23,15 @@ struct ParamDef {
   bool fit = true;  // calibrate may move it; false = held at `value`
 };
 
+// One independent part of a calibration: parameters that no measured point shares with another part
+// were fitted on that part's points alone, and its residual scatter is its own (a survey's card-to-card
+// scatter is not a micro-benchmark's).
+struct FitBlock {
+  std::vector<std::string> names;  // the part's fitted parameters
+  double residual_sd_log = 0;      // sqrt(SSR / dof) of log(pred / meas) over the part's points
+  int dof = 0;                     // the part's points − its parameters
+};
+
 class ParamSet {
  public:
   // Adds or replaces a parameter by name.

@@ -127,6 +127,29 @@ ParamFile load_param_file(const fs::path& path) {
     }
     c.finish();
   }
+  if (r.has("blocks")) {
+    YAML::Node list2 = r.sequence("blocks");
+    std::vector<std::string> seen;
+    for (std::size_t i = 0; i < list2.size(); ++i) {
+      MapReader b(list2[i], path.string(), "blocks[" + std::to_string(i) + "]");
+      FitBlock block;
+      block.names = b.string_list("names");
+      YAML::Node names = b.node("names");
+      for (std::size_t k = 0; k < block.names.size(); ++k) {
+        const std::string& name = block.names[k];
+        const std::string field = b.field_path("names") + "[" + std::to_string(k) + "]";
+        if (std::find(f.covariance_names.begin(), f.covariance_names.end(), name) == f.covariance_names.end())
+          b.fail_node(names[k], field, "'" + name + "' is not one of covariance.names");
+        if (std::find(seen.begin(), seen.end(), name) != seen.end())
+          b.fail_node(names[k], field, "'" + name + "' is in two blocks");
+        seen.push_back(name);
+      }
+      block.residual_sd_log = b.number_in("residual_sd_log", 0, kHuge);
+      block.dof = static_cast<int>(b.int_in("dof", 0, std::numeric_limits<std::int32_t>::max()));
+      b.finish();
+      f.blocks.push_back(std::move(block));
+    }
+  }
   if (r.has("measurements")) f.measurements = r.string_list("measurements");
   f.sources = r.string_list("sources");
   if (r.has("generated_by")) r.string("generated_by");  // informative

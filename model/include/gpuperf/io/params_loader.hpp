@@ -28,6 +28,9 @@ struct ParamFile {
   // Covariance of the fitted parameters (calibrations only): names in matrix order, row-major matrix.
   std::vector<std::string> covariance_names;
   std::vector<std::vector<double>> covariance;
+  // The calibration's independent parts (each a subset of covariance_names) with their own scatter;
+  // empty in files that have one part (summary.residual_sd_log and summary.dof describe it).
+  std::vector<FitBlock> blocks;
   std::vector<std::string> measurements;  // the measurement files a calibration was fitted on
   std::vector<std::string> sources;
 };
