@@ -23,3 +23,10 @@ execute_process(COMMAND ${WORK_DIR}/prefix/bin/gpuperf show gpu rtx-4090 RESULT_
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "installed gpuperf cannot read its installed specs")
 endif()
+# Leave-one-out refits read every measurement file the default calibration lists (the survey tables and
+# gpuperf-validate's H100 files, installed beside the specs).
+execute_process(COMMAND ${WORK_DIR}/prefix/bin/gpuperf table --measurements survey-llama13b-4bit
+  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 0 OR NOT out MATCHES "rtx-4090")
+  message(FATAL_ERROR "installed gpuperf cannot refit its default calibration (${rc}): ${err}")
+endif()
