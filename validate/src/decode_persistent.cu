@@ -68,6 +68,7 @@ struct Params {
   unsigned* bar;   // [0]: arrivals, [1]: exits (both zero at entry; the last block to exit resets them)
   unsigned* cnts;  // every attention phase's counters (zeroed by the last block to exit)
   int ncnt;
+  int ring_off;  // feed kernel: the rings' offset in dynamic shared memory (16-byte vectors)
 };
 
 __device__ __forceinline__ unsigned ld_acquire(const unsigned* p) {
@@ -391,6 +392,167 @@ __global__ void __launch_bounds__(WARPS * 32, MINB) decode_persistent_kernel(Par
   }
 }
 
+// ---- the feed kernel (run 18): each warp streams its items of every GEMV phase of the program, in
+// program order, through a ring of NS items in shared memory (cp.async, 16 bytes per lane: the lane's
+// weight vector; lanes 0-1 the item's 32 bytes of scales), one commit group per item. A consumed slot is
+// refilled at once with the warp's next item, whichever phase it belongs to, so the loads of the next
+// matrices are in flight while the warp computes, waits at a grid barrier, stages x or runs attention:
+// up to NS * 544 bytes per warp (32 warps x 10 items: 174 KB per SM, ~23 MB on the card, 7-8 us of DRAM
+// time) against 3 items per warp in registers in the ring kernel above.
+
+__device__ __forceinline__ void cp_async16(void* dst, const void* src) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(static_cast<unsigned>(__cvta_generic_to_shared(dst))),
+               "l"(src)
+               : "memory");
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
+template <int N>
+__device__ __forceinline__ void cp_async_wait() {
+  asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory");
+}
+
+// Warp `warp`'s run of a GEMV phase for block b: items [i0, i0 + cnt) of the block's rows * T items.
+template <int WARPS>
+__device__ __forceinline__ int warp_run(const Phase& ph, int b, int warp, int& i0, int& row0, int& T) {
+  const int rows = share_rows(ph, b, row0);
+  T = Q4Weights::tiles(ph.k);
+  const int n = rows * T;
+  i0 = (warp * n) / WARPS;
+  return ((warp + 1) * n) / WARPS - i0;
+}
+
+// A warp's position in its stream of items (uniform over the lanes).
+struct Feed {
+  const uint4* wp = nullptr;  // the lane's weight vector of the next item to issue
+  const uint4* sp = nullptr;  // that item's scales (lane < 2: the lane's 16 bytes)
+  int left = 0;               // items left in the current run
+  int p = -1;                 // the current run's phase
+};
+
+// The next item of the stream into slot (sw, ss), as one commit group (empty past the stream's end).
+template <int WARPS>
+__device__ __forceinline__ void feed_issue(Feed& f, const Params& pr, int b, int warp, int lane, uint4* sw, uint4* ss) {
+  while (f.left == 0 && f.p + 1 < pr.nphases) {
+    const Phase& ph = pr.phases[++f.p];
+    if (ph.type != kGemv) continue;
+    int i0, row0, T;
+    f.left = warp_run<WARPS>(ph, b, warp, i0, row0, T);
+    const size_t g0 = size_t(row0) * T + size_t(i0);
+    f.wp = ph.w4 + g0 * 32 + lane;
+    f.sp = ph.sz4 + g0 * 2 + (lane & 1);
+  }
+  if (f.left > 0) {
+    cp_async16(sw + lane, f.wp);
+    if (lane < 2) cp_async16(ss + lane, f.sp);
+    f.wp += 32;
+    f.sp += 2;
+    --f.left;
+  }
+  cp_async_commit();
+}
+
+template <int WARPS, int NS>
+__device__ void run_gemv_feed(const Phase& ph, const Params& pr, Feed& f, int& kc, int b, uint4* xs, uint4* rw,
+                              uint4* rs, float* sums, float* red) {
+  const int warp = int(threadIdx.x >> 5), lane = int(threadIdx.x & 31);
+  int i0, row0, T;
+  const int cnt = warp_run<WARPS>(ph, b, warp, i0, row0, T);
+  const int rows = max(0, min(ph.rpb, ph.n - row0));
+  if (rows == 0) return;
+  const int nb = ph.k / 256;
+  uint4* xsum = xs + T * 128;
+  for (int i = int(threadIdx.x); i < rows; i += WARPS * 32) sums[i] = 0.0f;
+  stage_x<WARPS>(xs, ph.x, ph.gamma, ph.k, T, pr.eps, red);
+  stage_xsum(xs, xsum, T, nb, WARPS * 32);
+  __syncthreads();
+  int ct = i0 % T, cr = i0 / T;
+  float acc = 0.0f;
+  auto flush = [&]() {
+    float v = acc;
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    if (lane == 0) atomicAdd(&sums[cr], v);
+    acc = 0.0f;
+  };
+  for (int i = 0; i < cnt; ++i, ++kc) {
+    const int s = kc % NS;
+    cp_async_wait<NS - 1>();  // this lane's copies of item kc have landed
+    __syncwarp();             // and lanes 0-1's scales are visible to the warp
+    const uint4 qq = rw[s * 32 + lane], sv = rs[s * 2 + (lane >> 4)];
+    __syncwarp();  // every lane has read the slot: refill it
+    feed_issue<WARPS>(f, pr, b, warp, lane, rw + s * 32, rs + s * 2);
+    tile_dot(qq, sv, xs, xsum, ct, lane, acc);
+    if (++ct == T) {
+      flush();
+      ct = 0;
+      ++cr;
+    }
+  }
+  if (ct != 0 && cnt > 0) flush();
+  __syncthreads();
+  if (ph.epi == kSiluPairs) {
+    for (int j = int(threadIdx.x); j < rows / 2; j += WARPS * 32) {
+      const float g = __half2float(__float2half(sums[2 * j])), u = __half2float(__float2half(sums[2 * j + 1]));
+      ph.y[row0 / 2 + j] = __float2half(silu_mul(g, u));
+    }
+  } else {
+    for (int i = int(threadIdx.x); i < rows; i += WARPS * 32) {
+      const float v = __half2float(__float2half(sums[i]));
+      ph.y[row0 + i] = __float2half(ph.epi == kResidual ? __half2float(__ldcg(ph.res + row0 + i)) + v : v);
+    }
+  }
+}
+
+template <int WARPS, int NS>
+__global__ void __launch_bounds__(WARPS * 32, 1) decode_feed_kernel(Params pr) {
+  extern __shared__ uint4 xs[];  // x and its sums (or attention scratch), then the rings
+  __shared__ float sums[kMaxRows];
+  __shared__ float red[WARPS];
+  const int b = int(blockIdx.x), G = int(gridDim.x);
+  const int warp = int(threadIdx.x >> 5), lane = int(threadIdx.x & 31);
+  uint4* rw = xs + pr.ring_off + warp * NS * 32;                   // NS slots of 32 weight vectors
+  uint4* rs = xs + pr.ring_off + WARPS * NS * 32 + warp * NS * 2;  // NS slots of 2 scale vectors
+  Feed f;
+  for (int s = 0; s < NS; ++s) feed_issue<WARPS>(f, pr, b, warp, lane, rw + s * 32, rs + s * 2);
+  int kc = 0;  // items consumed by this warp
+  unsigned target = 0;
+  for (int p = 0; p < pr.nphases; ++p) {
+    const Phase& ph = pr.phases[p];
+    if (ph.type == kGemv) {
+      run_gemv_feed<WARPS, NS>(ph, pr, f, kc, b, xs, rw, rs, sums, red);
+    } else if (ph.type == kAttn) {
+      run_attention<WARPS>(ph, pr, b, reinterpret_cast<float*>(xs));
+    } else if (b == 0) {
+      stage_x<WARPS>(xs, ph.x, ph.gamma, ph.k, Q4Weights::tiles(ph.k), pr.eps, red);
+      for (int i = int(threadIdx.x); i < ph.k / 8; i += WARPS * 32) reinterpret_cast<uint4*>(ph.y)[i] = xs[i];
+    }
+    if (p + 1 == pr.nphases) break;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+      __threadfence();
+      atomicAdd(pr.bar, 1u);
+    }
+    target += unsigned(G);
+    if (pr.phases[p + 1].type == kAttn) prefetch_kv<WARPS>(pr.phases[p + 1], pr, b);
+    if (threadIdx.x == 0)
+      while (ld_acquire(pr.bar) < target) {
+      }
+    __syncthreads();
+  }
+  cp_async_wait<0>();
+  __shared__ int last_out;
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    __threadfence();
+    last_out = atomicAdd(pr.bar + 1, 1u) == unsigned(G - 1);
+  }
+  __syncthreads();
+  if (last_out) {
+    for (int i = int(threadIdx.x); i < pr.ncnt; i += WARPS * 32) pr.cnts[i] = 0;
+    if (threadIdx.x == 0) pr.bar[0] = 0, pr.bar[1] = 0;
+  }
+}
+
 // ---- the unfused chain (reference): one launch per op.
 
 __global__ void rmsnorm_ref(const __half* x, const __half* gamma, __half* y, int k, float eps) {
@@ -567,19 +729,35 @@ class Decoder {
 
   // Configuration: warps per block, blocks per SM, tiles in flight per warp (the ring) and L2 prefetch
   // depth (items past the ring prefetched at a barrier).
+  // feed > 0: the feed kernel, a ring of `feed` items per warp in shared memory (ring and pf unused).
   struct Config {
-    int warps = 8, per_sm = 4, ring = 3, pf = 0;
+    int warps = 8, per_sm = 4, ring = 3, pf = 0, feed = 0;
   };
   static void (*kernel_of(const Config& c))(Params) {
+    if (c.feed == 10 && c.warps == 32) return decode_feed_kernel<32, 10>;
+    if (c.feed == 8 && c.warps == 32) return decode_feed_kernel<32, 8>;
+    if (c.feed == 5 && c.warps == 32) return decode_feed_kernel<32, 5>;
+    if (c.feed != 0) throw std::runtime_error("decode persistent: no feed kernel for this configuration");
     if (c.warps == 8 && c.per_sm == 4 && c.ring == 3) return decode_persistent_kernel<8, 4, 3>;
     if (c.warps == 16 && c.per_sm == 2 && c.ring == 3) return decode_persistent_kernel<16, 2, 3>;
     if (c.warps == 32 && c.per_sm == 1 && c.ring == 3) return decode_persistent_kernel<32, 1, 3>;
     if (c.warps == 16 && c.per_sm == 1 && c.ring == 6) return decode_persistent_kernel<16, 1, 6>;
     throw std::runtime_error("decode persistent: no kernel for this configuration");
   }
+  // Dynamic shared memory of configuration c: the staging / attention region, then the feed rings.
+  size_t smem(const Config& c) const { return smem() + size_t(c.warps) * size_t(c.feed) * 544; }
+  // Whether c's shared memory fits a block on this card (the feed rings need the opt-in limit).
+  bool fits(const Config& c) const {
+    int dev = 0, optin = 0;
+    GV_CUDA(cudaGetDevice(&dev));
+    GV_CUDA(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
+    return smem(c) + kMaxRows * 4 + 1024 <= size_t(optin);
+  }
   int grid(const Config& c) const {
+    if (!fits(c)) throw std::runtime_error("decode persistent: the kernel's shared memory does not fit a block");
+    GV_CUDA(cudaFuncSetAttribute(kernel_of(c), cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem(c))));
     int per_sm = 0;
-    GV_CUDA(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel_of(c), c.warps * 32, smem()));
+    GV_CUDA(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel_of(c), c.warps * 32, smem(c)));
     if (per_sm < 1) throw std::runtime_error("decode persistent: the kernel does not fit an SM");
     return ctx_.info.sm_count * std::min(per_sm, c.per_sm);
   }
@@ -652,10 +830,11 @@ class Decoder {
     pr.bar = bar_.get();
     pr.cnts = cnts_.get();
     pr.ncnt = int(cnts_.size());
+    pr.ring_off = int(smem() / 16);
     cudaLaunchConfig_t cfg{};
     cfg.gridDim = dim3(unsigned(G));
     cfg.blockDim = dim3(unsigned(c.warps * 32));
-    cfg.dynamicSmemBytes = smem();
+    cfg.dynamicSmemBytes = smem(c);
     cfg.stream = s_;
     cudaLaunchAttribute attr[1];
     attr[0].id = cudaLaunchAttributeCooperative;
@@ -811,10 +990,16 @@ PersistentDecodeResult run_decode_persistent(Context& ctx, const ReplayPlan& pla
   double copy_gb_s = 0;
   for (const auto& m : ctx.results)
     if (m.kind == "dram_copy_gb_s") copy_gb_s = std::max(copy_gb_s, m.value);
-  // Run 15 (w8 and w16, 4 / 2 blocks per SM, ring 3, prefetch 0 / 4 / 8): fewer blocks won, prefetch lost.
-  const std::vector<Decoder::Config> configs = {
-      {16, 2, 3, 0}, {32, 1, 3, 0}, {16, 1, 6, 0}, {8, 4, 3, 0}, {16, 1, 6, 4}};
+  // Run 15 (w8 and w16, 4 / 2 blocks per SM, ring 3, prefetch 0 / 4 / 8): fewer blocks won, prefetch lost;
+  // runs 16-17: 32 x 1 best, a ring of 6 for 16 warps and 8 x 4 slower. Run 18: the feed kernel (rings of
+  // 10 / 8 / 5 items per warp in shared memory, streaming across phases).
+  std::vector<Decoder::Config> configs;
+  for (const Decoder::Config& c : std::vector<Decoder::Config>{
+           {32, 1, 3, 0, 0}, {16, 2, 3, 0, 0}, {32, 1, 0, 0, 10}, {32, 1, 0, 0, 8}, {32, 1, 0, 0, 5}})
+    if (dec.fits(c)) configs.push_back(c);
   auto cname = [](const Decoder::Config& c) {
+    if (c.feed > 0)
+      return "w" + std::to_string(c.warps) + "x" + std::to_string(c.per_sm) + "-feed" + std::to_string(c.feed);
     return "w" + std::to_string(c.warps) + "x" + std::to_string(c.per_sm) + "-r" + std::to_string(c.ring) + "-pf" +
            std::to_string(c.pf);
   };
@@ -841,7 +1026,7 @@ PersistentDecodeResult run_decode_persistent(Context& ctx, const ReplayPlan& pla
   refh = dec.hidden();
   refl = dec.logits();
   ref_tok = dec.token();
-  for (const auto& c : {configs[0], configs[1], configs[2]}) {
+  for (const auto& c : configs) {  // every configuration that is timed below
     const int G = dec.grid(c);
     dec.upload(dec.decode_program(1, G, c.warps));
     dec.poison();
@@ -903,7 +1088,7 @@ PersistentDecodeResult run_decode_persistent(Context& ctx, const ReplayPlan& pla
     const Q4Weights& w0 = which == 0 ? dec.layer(0).o : dec.layer(0).down;
     const double bytes = double(sh.layers) * (w0.bytes() + double(w0.k) * 2 + double(w0.n) * 2);
     const char* label = which == 0 ? "llama13b-persistent-o-5120x5120" : "llama13b-persistent-down-13824x5120";
-    for (const auto& c : {configs[0], configs[1], configs[2]}) {
+    for (const auto& c : configs) {
       const int G = dec.grid(c);
       dec.upload(dec.regime_program(which, G));
       std::vector<double> t;
@@ -930,7 +1115,7 @@ PersistentDecodeResult run_decode_persistent(Context& ctx, const ReplayPlan& pla
     }
   }
   // A grid barrier alone: phases with no work, per phase.
-  for (const auto& c : {configs[0], configs[1], configs[2]}) {
+  for (const auto& c : configs) {
     const int G = dec.grid(c), count = 200;
     dec.upload(dec.barrier_program(count));
     std::vector<double> t;
