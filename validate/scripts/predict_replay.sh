@@ -1,0 +1,21 @@
+#!/bin/bash
+# The model's predictions for gpuperf-validate's replay points on a card (default: h200-sxm), from the
+# default calibration, as a Markdown table. Run before measuring a new card to pre-register them.
+# Usage: validate/scripts/predict_replay.sh [CARD]   (GPUPERF=path/to/gpuperf)
+B=${GPUPERF:-build/bin/gpuperf}
+CARD=${1:-h200-sxm}
+row() { # label, args...
+  label=$1; shift
+  $B predict --gpu "$CARD" "$@" --format json 2>/dev/null | /usr/bin/python3 -c "
+import json,sys; d=json.load(sys.stdin)
+print('| %s | %s | %.2f | %.3g .. %.3g | %.3f | %s |'%('$label',d['stack'],d['value'],d['interval95'][0],d['interval95'][1],d['seconds_per_step']*1e3,d['bound']))"
+}
+LL="--model llama-13b --context 512 --kv-dtype fp16 --attention naive"
+SD="--model sd15 --cfg --batch 1 --precision fp16"
+echo "| point | stack | predicted | 95% interval | ms per step | bound |"
+echo "| --- | --- | ---: | --- | ---: | --- |"
+for st in cuda-graph cuda-graph-pdl cuda-eager; do row "LLaMA-13B 4-bit decode (tokens/s)" $LL --weights gptq4-g128 --stack $st; done
+for st in cuda-graph cuda-eager; do row "LLaMA-13B fp16 decode (tokens/s)" $LL --weights fp16 --stack $st; done
+for st in cuda-graph cuda-eager; do row "SD 1.5 UNet 512x512 CFG, naive attention (it/s)" $SD --resolution 512x512 --attention naive --stack $st; done
+for st in cuda-graph cuda-eager; do row "SD 1.5 UNet 512x512 CFG, fused attention (it/s)" $SD --resolution 512x512 --attention flash --stack $st; done
+for st in cuda-graph cuda-eager; do row "SD 1.5 UNet 2048x1152 CFG, fused attention (it/s)" $SD --resolution 2048x1152 --attention flash --stack $st; done
