@@ -259,11 +259,8 @@ void launch_d(const AttentionArgs& a, cudaStream_t s, bool pdl) {
   cfg.blockDim = dim3(WARPS * 32);
   cfg.dynamicSmemBytes = smem;
   cfg.stream = s;
-  cudaLaunchAttribute attr[1];
-  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  attr[0].val.programmaticStreamSerializationAllowed = 1;
-  cfg.attrs = attr;
-  cfg.numAttrs = pdl ? 1 : 0;
+  cudaLaunchAttribute attr;
+  allow_pdl(cfg, attr, pdl);
   const float scale = a.scale > 0 ? a.scale : 1.0f / std::sqrt(float(a.d));
   GV_CUDA(cudaLaunchKernelEx(&cfg, kern, a.q, a.k, a.v, a.o, a.q_len, a.kv_len, scale * 1.4426950408889634f));
 }

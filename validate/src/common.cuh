@@ -36,6 +36,15 @@ using namespace ::gpuperf_replay;
       ::gpuperf::validate::throw_cuda(#call, __FILE__, __LINE__,                                    \
                                       "cublas status " + std::to_string(static_cast<int>(gv_st_))); \
   } while (0)
+// Programmatic dependent launch (sm_90): when `pdl`, `cfg` carries the programmatic-stream-serialization
+// attribute, held in `attr` (which must outlive the launch call).
+inline void allow_pdl(cudaLaunchConfig_t& cfg, cudaLaunchAttribute& attr, bool pdl) {
+  attr.id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr.val.programmaticStreamSerializationAllowed = 1;
+  cfg.attrs = &attr;
+  cfg.numAttrs = pdl ? 1 : 0;
+}
+
 // After a kernel launch: the launch error now, not at the next synchronisation.
 #define GV_LAUNCHED() GV_CUDA(cudaGetLastError())
 

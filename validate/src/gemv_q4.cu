@@ -466,24 +466,7 @@ __global__ void __launch_bounds__(256) gemv_q4_bulk(const uint4* __restrict__ w4
   pdl_wait();  // x is the previous kernel's output
   const uint4* xv = reinterpret_cast<const uint4*>(x);
   for (int i = int(threadIdx.x); i < T * 128; i += blockDim.x) xs[i] = i < k / 8 ? xv[i] : make_uint4(0, 0, 0, 0);
-  for (int i = int(threadIdx.x); i < T * 32; i += blockDim.x) {
-    std::uint32_t o[4];
-#pragma unroll
-    for (int j = 0; j < 4; ++j) {
-      const int b = 4 * (i >> 5) + j;
-      float e = 0.0f, d = 0.0f;
-      if (b < nb) {
-        const uint4 v = xv[b * 32 + (i & 31)];
-        const float2 f0 = __half22float2(as_half2(v.x)), f1 = __half22float2(as_half2(v.y));
-        const float2 f2 = __half22float2(as_half2(v.z)), f3 = __half22float2(as_half2(v.w));
-        e = f0.x + f1.x + f2.x + f3.x;
-        d = f0.y + f1.y + f2.y + f3.y;
-      }
-      const __half2 h = __floats2half2_rn(e, d);
-      std::memcpy(&o[j], &h, 4);
-    }
-    xsum[i] = make_uint4(o[0], o[1], o[2], o[3]);
-  }
+  stage_xsum(xv, xsum, T, nb, int(blockDim.x));
   __syncthreads();
   const __half2 k1032 = __float2half2_rn(1032.0f), k72 = __float2half2_rn(72.0f);
   const __half2 k08 = __floats2half2_rn(0.0f, 8.0f);
@@ -549,11 +532,8 @@ void launch_tiles(const Q4Weights& w, const __half* x, __half* y, cudaStream_t s
   cfg.blockDim = dim3(kWarpsPerBlock * 32);
   cfg.dynamicSmemBytes = size_t(w.k) * 2;
   cfg.stream = s;
-  cudaLaunchAttribute attr[1];
-  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  attr[0].val.programmaticStreamSerializationAllowed = 1;
-  cfg.attrs = attr;
-  cfg.numAttrs = pdl ? 1 : 0;
+  cudaLaunchAttribute attr;
+  allow_pdl(cfg, attr, pdl);
   if constexpr (DB) {
     GV_CUDA(cudaLaunchKernelEx(&cfg, gemv_q4_tiles_db<U, MINB>, w.qweight, reinterpret_cast<const uint4*>(w.scale_zero),
                                x, y, w.n, w.k, rpb));
@@ -581,11 +561,8 @@ void launch_stream(const Q4Weights& w, const __half* x, __half* y, cudaStream_t 
     (void)raised;
   }
   cfg.stream = s;
-  cudaLaunchAttribute attr[1];
-  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  attr[0].val.programmaticStreamSerializationAllowed = 1;
-  cfg.attrs = attr;
-  cfg.numAttrs = pdl ? 1 : 0;
+  cudaLaunchAttribute attr;
+  allow_pdl(cfg, attr, pdl);
   GV_CUDA(cudaLaunchKernelEx(&cfg, gemv_q4_stream<D, MINB, LANES, PF>, reinterpret_cast<const uint4*>(w.qweight),
                              reinterpret_cast<const uint4*>(w.scale_zero), x, y, w.n, w.k, rpb, fu, GemvMulti{}));
 }
@@ -620,11 +597,8 @@ void launch_stream_multi(const Q4Weights* ws, int count, const __half* x, __half
     (void)raised;
   }
   cfg.stream = s;
-  cudaLaunchAttribute attr[1];
-  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  attr[0].val.programmaticStreamSerializationAllowed = 1;
-  cfg.attrs = attr;
-  cfg.numAttrs = pdl ? 1 : 0;
+  cudaLaunchAttribute attr;
+  allow_pdl(cfg, attr, pdl);
   GV_CUDA(cudaLaunchKernelEx(&cfg, gemv_q4_stream<D, MINB, LANES, false, true>, mm.w4[0], mm.sz4[0], x, mm.y[0], n, k,
                              rpb, GemvFusion{}, mm));
 }
@@ -664,11 +638,8 @@ void launch_bulk(const Q4Weights& w, const __half* x, __half* y, cudaStream_t s,
   cfg.blockDim = dim3(kWarpsPerBlock * 32);
   cfg.dynamicSmemBytes = bulk_smem<kBulkC, kBulkS>(w.k, rpb);
   cfg.stream = s;
-  cudaLaunchAttribute attr[1];
-  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  attr[0].val.programmaticStreamSerializationAllowed = 1;
-  cfg.attrs = attr;
-  cfg.numAttrs = pdl ? 1 : 0;
+  cudaLaunchAttribute attr;
+  allow_pdl(cfg, attr, pdl);
   GV_CUDA(cudaLaunchKernelEx(&cfg, gemv_q4_bulk<kBulkC, kBulkS>, reinterpret_cast<const uint4*>(w.qweight),
                              reinterpret_cast<const uint4*>(w.scale_zero), x, y, w.n, w.k, rpb));
 }

@@ -45,11 +45,8 @@ void launch_k(void (*k)(KArgs...), dim3 grid, dim3 block, cudaStream_t s, bool p
   cfg.gridDim = grid;
   cfg.blockDim = block;
   cfg.stream = s;
-  cudaLaunchAttribute attr[1];
-  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  attr[0].val.programmaticStreamSerializationAllowed = 1;
-  cfg.attrs = attr;
-  cfg.numAttrs = pdl ? 1 : 0;
+  cudaLaunchAttribute attr;
+  allow_pdl(cfg, attr, pdl);
   GV_CUDA(cudaLaunchKernelEx(&cfg, k, args...));
 }
 
