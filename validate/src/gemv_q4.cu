@@ -468,8 +468,6 @@ __global__ void __launch_bounds__(256) gemv_q4_bulk(const uint4* __restrict__ w4
   for (int i = int(threadIdx.x); i < T * 128; i += blockDim.x) xs[i] = i < k / 8 ? xv[i] : make_uint4(0, 0, 0, 0);
   stage_xsum(xv, xsum, T, nb, int(blockDim.x));
   __syncthreads();
-  const __half2 k1032 = __float2half2_rn(1032.0f), k72 = __float2half2_rn(72.0f);
-  const __half2 k08 = __floats2half2_rn(0.0f, 8.0f);
   for (int c = 0; c < nchunks; ++c) {
     const int s = c % kBulkS, lo = chunk_lo(c), cnt = chunk_lo(c + 1) - lo;
     mbar_wait(&bars[s], std::uint32_t((c / kBulkS) & 1));
@@ -477,24 +475,9 @@ __global__ void __launch_bounds__(256) gemv_q4_bulk(const uint4* __restrict__ w4
     const uint4* ss = sst + s * kBulkC * 2 + hi;
     for (int li = warp; li < cnt; li += kWarpsPerBlock) {
       const int item = lo + li, r = item / T, ct = item - r * T;
-      const uint4 qq = ws[li * 32], sv = ss[li * 2];
-      const uint4* xt = xs + ct * 128 + lane;
-      const uint4 xsm = xsum[ct * 32 + lane];
-      __half2 t = __float2half2_rn(0.0f);
-#pragma unroll
-      for (int j = 0; j < 4; ++j) {
-        const std::uint32_t w0 = comp(qq, j), w1 = w0 >> 8;
-        const __half2 s_zc = __hsub2(as_half2(comp(sv, j)), k08);  // (scale, zero - 8)
-        const uint4 xx = xt[j * 32];
-        __half2 a = __hmul2(__hsub2(as_half2((w0 & 0x000F000Fu) | 0x64006400u), k1032), as_half2(xx.x));
-        a = __hfma2(__hsub2(as_half2((w0 & 0x00F000F0u) | 0x54005400u), k72), as_half2(xx.y), a);
-        a = __hfma2(__hsub2(as_half2((w1 & 0x000F000Fu) | 0x64006400u), k1032), as_half2(xx.z), a);
-        a = __hfma2(__hsub2(as_half2((w1 & 0x00F000F0u) | 0x54005400u), k72), as_half2(xx.w), a);
-        a = __hfma2(__hneg2(__high2half2(s_zc)), as_half2(comp(xsm, j)), a);
-        t = __hfma2(a, __low2half2(s_zc), t);
-      }
-      const float2 f = __half22float2(t);
-      atomicAdd(&part[r * 32 + lane], f.x + f.y);
+      float acc = 0.0f;
+      tile_dot(ws[li * 32], ss[li * 2], xs, xsum, ct, lane, acc);
+      atomicAdd(&part[r * 32 + lane], acc);
     }
     __syncthreads();  // stage s is free again
     if (threadIdx.x == 0 && c + kBulkS < nchunks) {
