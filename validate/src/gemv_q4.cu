@@ -744,9 +744,14 @@ GemvKernel& default_gemv_kernel() {
   return k;
 }
 
+// The kernels stage x in 256-column blocks and hold at most 16384 columns.
+void require_gemv_k(int k) {
+  if (k % 256 != 0 || k > 16384 || k <= 0)
+    throw std::runtime_error("gemv_q4: K=" + std::to_string(k) + " is not a multiple of 256 in 256..16384");
+}
+
 void launch_gemv_q4(const Q4Weights& w, const __half* x, __half* y, cudaStream_t s, GemvKernel kernel, bool pdl) {
-  if (w.k % 256 != 0 || w.k > 16384 || w.k <= 0)
-    throw std::runtime_error("gemv_q4: K=" + std::to_string(w.k) + " is not a multiple of 256 in 256..16384");
+  require_gemv_k(w.k);
   switch (kernel) {
     case GemvKernel::rowpair:
       return launch_rowpair_any(w, x, y, s);
@@ -785,8 +790,7 @@ void launch_gemv_q4(const Q4Weights& w, const __half* x, __half* y, cudaStream_t
 
 void launch_gemv_q4_multi(const Q4Weights* ws, int count, const __half* x, __half* const* ys, cudaStream_t s,
                           GemvKernel kernel, bool pdl) {
-  if (ws[0].k % 256 != 0 || ws[0].k > 16384 || ws[0].k <= 0)
-    throw std::runtime_error("gemv_q4: K=" + std::to_string(ws[0].k) + " is not a multiple of 256 in 256..16384");
+  require_gemv_k(ws[0].k);
   switch (kernel) {
     case GemvKernel::stream_d3:
       return launch_stream_multi<3, 4, false>(ws, count, x, ys, s, pdl);
@@ -801,8 +805,7 @@ void launch_gemv_q4_multi(const Q4Weights* ws, int count, const __half* x, __hal
 
 void launch_gemv_q4_fused(const Q4Weights& w, const __half* x, __half* y, cudaStream_t s, GemvKernel kernel, bool pdl,
                           const GemvFusion& fu) {
-  if (w.k % 256 != 0 || w.k > 16384 || w.k <= 0)
-    throw std::runtime_error("gemv_q4: K=" + std::to_string(w.k) + " is not a multiple of 256 in 256..16384");
+  require_gemv_k(w.k);
   switch (kernel) {
     case GemvKernel::stream_d3:
       return launch_stream<3, 4, false>(w, x, y, s, pdl, fu);
