@@ -329,6 +329,23 @@ __device__ void run_attention(const Phase& ph, const Params& pr, int b, float* s
   }
 }
 
+// Exit of a persistent kernel: the last of the G blocks out resets the barrier and the attention
+// counters for the next launch.
+template <int WARPS>
+__device__ void exit_reset(const Params& pr, int G) {
+  __shared__ int last_out;
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    __threadfence();
+    last_out = atomicAdd(pr.bar + 1, 1u) == unsigned(G - 1);
+  }
+  __syncthreads();
+  if (last_out) {
+    for (int i = int(threadIdx.x); i < pr.ncnt; i += WARPS * 32) pr.cnts[i] = 0;
+    if (threadIdx.x == 0) pr.bar[0] = 0, pr.bar[1] = 0;
+  }
+}
+
 template <int WARPS, int MINB, int R>
 __global__ void __launch_bounds__(WARPS * 32, MINB) decode_persistent_kernel(Params pr) {
   extern __shared__ uint4 xs[];  // gemv: x (T * 128 vectors) and its sums (T * 32); attention: scratch
@@ -378,18 +395,7 @@ __global__ void __launch_bounds__(WARPS * 32, MINB) decode_persistent_kernel(Par
       }
     __syncthreads();
   }
-  // Exit: the last block out resets the barrier and the attention counters for the next launch.
-  __shared__ int last_out;
-  __syncthreads();
-  if (threadIdx.x == 0) {
-    __threadfence();
-    last_out = atomicAdd(pr.bar + 1, 1u) == unsigned(G - 1);
-  }
-  __syncthreads();
-  if (last_out) {
-    for (int i = int(threadIdx.x); i < pr.ncnt; i += WARPS * 32) pr.cnts[i] = 0;
-    if (threadIdx.x == 0) pr.bar[0] = 0, pr.bar[1] = 0;
-  }
+  exit_reset<WARPS>(pr, G);
 }
 
 // ---- the feed kernel (run 18): each warp streams its items of every GEMV phase of the program, in
@@ -540,17 +546,7 @@ __global__ void __launch_bounds__(WARPS * 32, 1) decode_feed_kernel(Params pr) {
     __syncthreads();
   }
   cp_async_wait<0>();
-  __shared__ int last_out;
-  __syncthreads();
-  if (threadIdx.x == 0) {
-    __threadfence();
-    last_out = atomicAdd(pr.bar + 1, 1u) == unsigned(G - 1);
-  }
-  __syncthreads();
-  if (last_out) {
-    for (int i = int(threadIdx.x); i < pr.ncnt; i += WARPS * 32) pr.cnts[i] = 0;
-    if (threadIdx.x == 0) pr.bar[0] = 0, pr.bar[1] = 0;
-  }
+  exit_reset<WARPS>(pr, G);
 }
 
 // ---- the unfused chain (reference): one launch per op.
