@@ -95,6 +95,18 @@ TEST(Roofline, SplitKRescuesFewTilesWithALongReduction) {
   EXPECT_GT(wave_efficiency(gemm(512, 1280, 11520), 38, 64, 0), 0.75);
 }
 
+TEST(Roofline, EdgeTilesRunWholeSoAPaddedSideWastesWork) {
+  // 8192 x 384 and 8192 x 320 (K = 4096) on 132 SMs run the same 256x128 tiles (32 x 3, split 4 ways
+  // along K): the 320-column GEMM pays for 384 columns, so its efficiency per useful flop is 5/6.
+  const int sms = 132;
+  double exact = wave_efficiency(gemm(8192, 384, 4096), sms, 64, 0);
+  double padded = wave_efficiency(gemm(8192, 320, 4096), sms, 64, 0);
+  EXPECT_NEAR(exact, 384.0 / 396.0, 1e-12);
+  EXPECT_NEAR(padded, exact * 320.0 / 384.0, 1e-12);
+  // A side shorter than the smallest tile (a GEMV's single row) is not padded: a GEMV kernel runs it.
+  EXPECT_GT(wave_efficiency(gemm(1, 5120, 5120), sms, 64, 0), 0.5);
+}
+
 TEST(Roofline, AttentionWavesCountOneCtaPerQueryTile) {
   // 4096 queries x 16 (sequence, head) pairs on 28 SMs: 64-query tiles give 1024 CTAs in 37 waves,
   // 128-query tiles 512 CTAs in 19.

@@ -86,19 +86,27 @@ double wave_efficiency(const Op& op, int sm_count, double attention_query_tile, 
   };
   static constexpr TileShape kTiles[] = {{8, 7, 1.0},          {7, 8, 1.0},          {7, 7, 0.8660254038},
                                          {7, 6, 0.7071067812}, {6, 7, 0.7071067812}, {6, 6, 0.6123724357}};
+  constexpr std::int64_t kMinTileSide = 64;
   const std::int64_t s = sm_count;
   const std::int64_t max_split = std::clamp<std::int64_t>(g.k / 256, 1, 8);
   double best = 0;
   for (const auto& t : kTiles) {
     if (t.efficiency <= best) continue;  // cannot win even with perfect waves
-    const std::int64_t tiles = ((g.m + (std::int64_t{1} << t.log2_m) - 1) >> t.log2_m) *
-                               ((g.n + (std::int64_t{1} << t.log2_n) - 1) >> t.log2_n) * g.batch;
+    const std::int64_t tiles_m = (g.m + (std::int64_t{1} << t.log2_m) - 1) >> t.log2_m;
+    const std::int64_t tiles_n = (g.n + (std::int64_t{1} << t.log2_n) - 1) >> t.log2_n;
+    const std::int64_t tiles = tiles_m * tiles_n * g.batch;
+    // Tile quantization: edge tiles run whole, so a side that is not a multiple of the tile wastes work.
+    // A side shorter than the smallest tile (a GEMV's single row, a few tokens) gets a kernel made for
+    // it (GEMV, skinny tiles): no padding counted there.
+    const std::int64_t padded_m = g.m < kMinTileSide ? g.m : tiles_m << t.log2_m;
+    const std::int64_t padded_n = g.n < kMinTileSide ? g.n : tiles_n << t.log2_n;
+    const double fill = static_cast<double>(g.m * g.n) / static_cast<double>(padded_m * padded_n);
     for (std::int64_t split = 1; split <= max_split; ++split) {
       const std::int64_t ctas = tiles * split;
       const std::int64_t slots = (ctas + s - 1) / s * s;
       const double work = static_cast<double>(std::int64_t{2} << (t.log2_m + t.log2_n)) * static_cast<double>(g.k) /
                           static_cast<double>(split);
-      best = std::max(best, t.efficiency * static_cast<double>(ctas) / static_cast<double>(slots) * work /
+      best = std::max(best, t.efficiency * fill * static_cast<double>(ctas) / static_cast<double>(slots) * work /
                                 (work + cta_overhead_flops));
       if (slots == ctas) break;
     }
