@@ -168,6 +168,43 @@ TEST(Roofline, DequantWorkRunsOnCudaCores) {
   EXPECT_NEAR(time_op(card, hw(), op, 0).compute_s, expected, expected * 1e-9);
 }
 
+TEST(Roofline, DramRampDelaysStreamingAndMathAlike) {
+  HardwareParams h = hw();
+  h.dram_ramp_us = 3.0;
+  auto card = effective_card(gpu("h100-sxm"), h);
+  auto flat = effective_card(gpu("h100-sxm"), hw());
+  // A memory-bound copy waits 3 us for its first bytes; so does a compute-bound GEMM for its operands.
+  Op copy = tiny("copy");
+  copy.activation_bytes = 64e6;
+  copy.write_bytes = 0;
+  OpTiming c = time_op(card, h, copy, 0), c0 = time_op(flat, hw(), copy, 0);
+  EXPECT_NEAR(c.memory_s - c0.memory_s, 3e-6, 1e-15);
+  EXPECT_EQ(c.bound, Bound::memory);
+  OpTiming g = time_op(card, h, gemm(4096, 4096, 4096), 0), g0 = time_op(flat, hw(), gemm(4096, 4096, 4096), 0);
+  EXPECT_EQ(g.bound, Bound::compute);
+  EXPECT_NEAR(g.compute_s - g0.compute_s, 3e-6, 1e-15);
+  EXPECT_NEAR(g.gpu_s - g0.gpu_s, 3e-6, 1e-15);
+  // An op whose only input is still in L2 (and whose output stays there) touches no DRAM: no ramp.
+  OpTiming l2 = time_op(card, h, tiny("l2"), 1024);
+  EXPECT_EQ(l2.dram_bytes, 0.0);
+  EXPECT_DOUBLE_EQ(l2.compute_s, 0.0);
+}
+
+TEST(Timeline, DependentLaunchHidesTheRampOfWeightStreamsOnly) {
+  HardwareParams h = hw();
+  h.dram_ramp_us = 3.0;
+  Graph g;
+  g.ops.push_back(gemm(1, 5120, 5120));  // streams weights
+  Op act = tiny("norm");
+  act.activation_bytes = 64e6;  // streams an activation too large for L2
+  g.ops.push_back(act);
+  StackParams plain{0.0, 0.0, false, true, false}, pdl{0.0, 0.0, false, true, true};
+  StepPrediction a = simulate_step(gpu("h100-sxm"), g, h, plain, true);
+  StepPrediction b = simulate_step(gpu("h100-sxm"), g, h, pdl, true);
+  EXPECT_NEAR(a.ops[0].gpu_s - b.ops[0].gpu_s, 3e-6, 1e-15);
+  EXPECT_DOUBLE_EQ(a.ops[1].gpu_s, b.ops[1].gpu_s);
+}
+
 namespace {
 Graph tiny_graph(int n) {
   Graph g;

@@ -153,11 +153,16 @@ namespace {
     }
   }
   t.memory_s = t.dram_bytes * card.dram_s_per_byte + t.l2_bytes * card.l2_s_per_byte;
-  // A kernel that streams DRAM waits for its first bytes and drains its last: a fixed time per kernel.
-  // Under programmatic dependent launch a kernel starts while the previous one drains and may stream
-  // its weights (which depend on nothing) before it waits: weight-streaming ops hide the ramp.
-  if (t.dram_bytes > 0 && !(dependent_launch && op.weight_bytes > 0))
-    t.memory_s += card.dram_ramp_s * (kernels > 0 ? kernels : std::max(1, op.kernels));
+  // A kernel that touches DRAM waits for its first bytes and drains its last: a fixed time per kernel,
+  // which its math waits for as much as its streaming does (a compute-bound kernel cannot start its
+  // tiles before their operands arrive). Under programmatic dependent launch a kernel starts while the
+  // previous one drains and may stream its weights (which depend on nothing) before it waits:
+  // weight-streaming ops hide the ramp.
+  if (t.dram_bytes > 0 && !(dependent_launch && op.weight_bytes > 0)) {
+    const double ramp_s = card.dram_ramp_s * (kernels > 0 ? kernels : std::max(1, op.kernels));
+    t.memory_s += ramp_s;
+    t.compute_s += ramp_s;
+  }
   t.latency_s = (kernels > 0 ? kernels : op.kernels) * card.latency_s_per_kernel;
   // The front end prepares the next kernel while the current one runs: a kernel costs its longest term.
   t.gpu_s = std::max({t.compute_s, t.memory_s, t.latency_s});
