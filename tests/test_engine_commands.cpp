@@ -95,6 +95,21 @@ TEST(Table, ReproducesTheSurveyTableWithErrors) {
   EXPECT_TRUE(has(r.out, "\"measured_ratio_to_ref\""));
 }
 
+TEST(Table, RowsOfOneCardAreToldApartByWhatRan) {
+  // The replay file measures one card eleven times: each row names its model, scenario and stack (a CSV
+  // cell quoted: the scenario has commas).
+  auto r = run({"table", "--measurements", "validate/results/h100-sxm-replay.yaml", "--no-loo", "--reference",
+                "h100-sxm", "--format", "csv"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(has(r.out, "h100-sxm llama-13b (decode at context 512, gptq4-g128 weights, batch 1) cuda-graph-pdl\","))
+      << r.out;
+  EXPECT_TRUE(has(r.out, "h100-sxm sd15 (2048x1152, batch 1 with CFG, flash attention, fp16) cuda-eager\",")) << r.out;
+  // A survey table keeps the bare card id.
+  auto s = run({"table", "--measurements", "survey-llama13b-4bit", "--no-loo", "--format", "csv"});
+  ASSERT_EQ(s.code, 0) << s.err;
+  EXPECT_TRUE(has(s.out, "\nrtx-4090,")) << s.out;
+}
+
 TEST(Calibrate, WritesACalibrationThatLoadsBackAndRefusesToOverwriteAnInput) {
   fs::path dir = fs::temp_directory_path() / "gpuperf_calibrate_test";
   fs::create_directories(dir);

@@ -1,5 +1,7 @@
 #include "engine.hpp"
 
+#include <map>
+
 #include "gpuperf/io/measurements_loader.hpp"
 #include "gpuperf/io/model_loader.hpp"
 #include "scenario_options.hpp"
@@ -124,6 +126,11 @@ PreparedSets prepare_measurements(const Engine& engine, const std::vector<std::s
     out.sets.push_back(io::load_measurement_set(path, engine.catalog, engine.models, engine.stacks));
   }
   for (const auto& set : out.sets) {
+    // A card measured more than once in a set (a replay file: several workloads and stacks) is told
+    // apart by what was run; a survey table keeps the card alone.
+    std::map<std::string, int> per_card;
+    for (const auto& pt : set.points)
+      if (!pt.micro) ++per_card[pt.gpu_id];
     for (const auto& pt : set.points) {
       PreparedPoint p;
       p.set_id = set.id;
@@ -132,7 +139,14 @@ PreparedSets prepare_measurements(const Engine& engine, const std::vector<std::s
       p.workload = pt.micro ? *pt.micro : make_workload(engine.model(pt.model_id), pt.scenario, pt.sd_pass);
       p.measured = pt.value;
       p.price_usd = pt.price_usd;
-      p.label = pt.micro ? pt.micro_id : pt.gpu_id;
+      if (pt.micro) {
+        p.label = pt.micro_id;
+      } else if (per_card[pt.gpu_id] > 1) {
+        p.label =
+            pt.gpu_id + " " + pt.model_id + " (" + describe_scenario(pt.scenario, pt.sd_pass) + ") " + pt.stack_id;
+      } else {
+        p.label = pt.gpu_id;
+      }
       out.points.push_back(std::move(p));
     }
   }
