@@ -61,6 +61,13 @@ TEST(ValidateStats, RatesFromTimesDivideAmountByTime) {
   EXPECT_DOUBLE_EQ(r[0], 2.0);
   EXPECT_DOUBLE_EQ(r[1], 4.0);
 }
+TEST(ValidateStats, SmClockConditionsGiveMeanMinAndCountOrNothing) {
+  EXPECT_TRUE(sm_clock_conditions({}).empty());  // no NVML: no clock, never an invented one
+  Measurement m = make_measurement("g", "gemm_tflops", "TFLOP/s", {1}, sm_clock_conditions({1980, 1755, 1500, 1755}));
+  EXPECT_EQ(m.condition("sm_mhz_mean"), "1747.5");
+  EXPECT_EQ(m.condition("sm_mhz_min"), "1500");
+  EXPECT_EQ(m.condition("sm_mhz_samples"), "4");
+}
 
 TEST(ValidatePeaks, H100PeaksComeFromClockBusAndPerSmRate) {
   Peaks p = compute_peaks(h100());

@@ -157,6 +157,7 @@ int main(int argc, char** argv) {
     nvml = nvml_open(ctx.info.pci_bus_id);
     nvml_read_static(nvml, ctx.info);
     ctx.sample_clocks = [&] { nvml_sample_clocks(nvml, ctx.info); };
+    ctx.nvml = nvml;
     ctx.peaks = compute_peaks(ctx.info);
     if (card_id.empty()) card_id = card_id_for(ctx.info.name);
     GV_CUDA(cudaStreamCreateWithFlags(&ctx.stream, cudaStreamNonBlocking));

@@ -61,6 +61,16 @@ Measurement make_measurement(std::string id, std::string kind, std::string unit,
   return m;
 }
 
+std::vector<Condition> sm_clock_conditions(const std::vector<double>& sm_mhz) {
+  if (sm_mhz.empty()) return {};
+  double sum = 0;
+  for (double v : sm_mhz) sum += v;
+  const double mean = sum / static_cast<double>(sm_mhz.size());
+  return {{"sm_mhz_mean", std::round(mean * 10) / 10},
+          {"sm_mhz_min", static_cast<std::int64_t>(std::llround(*std::min_element(sm_mhz.begin(), sm_mhz.end())))},
+          {"sm_mhz_samples", static_cast<std::int64_t>(sm_mhz.size())}};
+}
+
 std::string yaml_quote(std::string_view s) {
   std::string out = "\"";
   for (char c : s) {

@@ -48,6 +48,10 @@ struct Measurement {
 Measurement make_measurement(std::string id, std::string kind, std::string unit, const std::vector<double>& samples,
                              std::vector<Condition> conditions);
 
+// The SM clock of a timed window as conditions: `sm_mhz_mean` (to 0.1 MHz), `sm_mhz_min` and
+// `sm_mhz_samples`, from clock samples (MHz) read while the window ran; none without samples (no NVML).
+std::vector<Condition> sm_clock_conditions(const std::vector<double>& sm_mhz);
+
 // What the program learnt about the card (cudaDeviceProp, cudaDeviceGetAttribute, NVML).
 struct DeviceInfo {
   std::string name;

@@ -39,7 +39,7 @@ elif ! { cmake -S . -B build-dev -DGPUPERF_BUILD_TESTS=OFF -DCMAKE_CUDA_ARCHITEC
   nvcc -std=c++17 -O3 -gencode=arch=compute_90a,code=sm_90a -lineinfo --expt-relaxed-constexpr \
     -Ivalidate/src -Ivalidate/host -Icalibration/include -Imodel/include \
     validate/main.cu validate/src/*.cu build-dev/nvcc/*.o \
-    -o "$BIN" $YAML_LIB -lcublasLt -lcublas -ldl 2>&1 | tee -a "$OUT/build.log" || exit 1
+    -o "$BIN" $YAML_LIB -lcublasLt -lcublas -ldl -lpthread 2>&1 | tee -a "$OUT/build.log" || exit 1
 fi
 "$BIN" --out "$OUT/measurements.yaml" --emit-spec "$OUT/spec.yaml" --replay-out "$OUT" "$@" 2>&1 | tee "$OUT/log.txt"
 rc=${PIPESTATUS[0]}

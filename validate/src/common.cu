@@ -42,7 +42,7 @@ double Context::value_of(const std::string& id) const {
 }
 
 std::vector<double> time_batches(cudaStream_t s, int reps, int inner, const std::function<void(int)>& launch,
-                                 int warmup) {
+                                 int warmup, SmClockSampler* clocks) {
   cudaEvent_t a, b;
   GV_CUDA(cudaEventCreate(&a));
   GV_CUDA(cudaEventCreate(&b));
@@ -53,6 +53,7 @@ std::vector<double> time_batches(cudaStream_t s, int reps, int inner, const std:
   GV_CUDA(cudaStreamSynchronize(s));
   std::vector<double> out;
   out.reserve(reps);
+  if (clocks) clocks->start();
   for (int r = 0; r < reps; ++r) {
     GV_CUDA(cudaEventRecord(a, s));
     for (int i = 0; i < inner; ++i) launch(idx++);
@@ -63,12 +64,14 @@ std::vector<double> time_batches(cudaStream_t s, int reps, int inner, const std:
     GV_CUDA(cudaEventElapsedTime(&ms, a, b));
     out.push_back(ms * 1e-3 / inner);
   }
+  if (clocks) clocks->stop();
   cudaEventDestroy(a);
   cudaEventDestroy(b);
   return out;
 }
 
-std::vector<double> time_graph(cudaStream_t s, int reps, int calls, const std::function<void()>& record) {
+std::vector<double> time_graph(cudaStream_t s, int reps, int calls, const std::function<void()>& record,
+                               SmClockSampler* clocks) {
   cudaGraph_t graph;
   cudaGraphExec_t exec;
   GV_CUDA(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
@@ -84,7 +87,7 @@ std::vector<double> time_graph(cudaStream_t s, int reps, int calls, const std::f
   GV_CUDA(cudaStreamEndCapture(s, &graph));
   GV_CUDA(cudaGraphInstantiate(&exec, graph, 0));
   auto t = time_batches(
-      s, reps, 1, [&](int) { GV_CUDA(cudaGraphLaunch(exec, s)); }, 2);
+      s, reps, 1, [&](int) { GV_CUDA(cudaGraphLaunch(exec, s)); }, 2, clocks);
   for (double& v : t) v /= calls;
   cudaGraphExecDestroy(exec);
   cudaGraphDestroy(graph);

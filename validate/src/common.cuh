@@ -91,6 +91,7 @@ struct Context {
   cudaStream_t stream = nullptr;
   std::vector<Measurement> results;
   std::function<void()> sample_clocks;  // reads NVML clocks into info (no-op without NVML)
+  Nvml* nvml = nullptr;                 // for SmClockSampler (nullptr without NVML)
   // Checks that failed: the measurement is left out, and the program ends with exit code 4.
   std::vector<std::string> failures;
   void fail(const std::string& what);
@@ -104,12 +105,14 @@ struct Context {
 };
 
 // Seconds per launch: `reps` samples, each one event-timed batch of `inner` calls of `launch(i)` after
-// `warmup` batches. `launch` gets a running index so callers can rotate buffers.
+// `warmup` batches. `launch` gets a running index so callers can rotate buffers. With `clocks`, the SM
+// clock is sampled from after the warm-up until the last timed batch has finished.
 std::vector<double> time_batches(cudaStream_t s, int reps, int inner, const std::function<void(int)>& launch,
-                                 int warmup = 1);
+                                 int warmup = 1, SmClockSampler* clocks = nullptr);
 // Seconds per call when `record`'s launches are captured once into a CUDA graph and the graph is
 // replayed (`calls` calls per graph). A failed capture is ended so the stream stays usable.
-std::vector<double> time_graph(cudaStream_t s, int reps, int calls, const std::function<void()>& record);
+std::vector<double> time_graph(cudaStream_t s, int reps, int calls, const std::function<void()>& record,
+                               SmClockSampler* clocks = nullptr);
 // Picks `inner` so that one batch takes at least `min_batch_s` (estimated from one timed call).
 int pick_inner(cudaStream_t s, const std::function<void(int)>& launch, double min_batch_s, int max_inner = 100000);
 

@@ -1051,18 +1051,21 @@ PersistentDecodeResult run_decode_persistent(Context& ctx, const ReplayPlan& pla
                                   {"blocks", std::int64_t(G)},
                                   {"l2_prefetch_items", std::int64_t(c.pf)}};
   };
+  SmClockSampler clocks(ctx.nvml);  // the SM clock through each step measurement's timed window
   for (const auto& c : configs) {
     const int G = dec.grid(c);
     dec.upload(dec.decode_program(sh.layers, G, c.warps));
     std::vector<double> t;
     try {
-      t = time_graph(s, reps, 1, [&] { dec.step_persistent(c, G); });
+      t = time_graph(
+          s, reps, 1, [&] { dec.step_persistent(c, G); }, &clocks);
     } catch (const std::exception& e) {
       ctx.fail("replay " + tag + " persistent " + cname(c) + ": " + e.what());
       continue;
     }
     const std::string mode = "graph-persistent-" + cname(c);
     auto m = make_measurement("replay-" + tag + "-" + mode, "replay_ms", "ms", to_ms(t), cond(mode, c, G));
+    for (auto& x : sm_clock_conditions(clocks.mhz())) m.conditions.push_back(std::move(x));
     if (res.step_ms <= 0 || m.value < res.step_ms) res.step_ms = m.value, res.config = cname(c);
     ctx.add(m);
     if (copy_gb_s > 0) {

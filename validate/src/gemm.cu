@@ -256,19 +256,22 @@ void run_case(Context& ctx, Gemm& g, const Mode& mode, const Shape& sh, int reps
   }
   auto call = [&](int) { matmul(&heur[best].algo); };
   int inner = pick_inner(s, call, 5e-3, 5000);
-  auto t = time_batches(s, reps, inner, call, 2);
+  // The SM clock is sampled through the timed window (the dense GEMMs run power-limited).
+  SmClockSampler clocks(ctx.nvml);
+  auto t = time_batches(s, reps, inner, call, 2, &clocks);
+  std::vector<Condition> cond = {{"dtype", mode.dtype},
+                                 {"accumulate", mode.accumulate},
+                                 {"m", sh.m},
+                                 {"n", sh.n},
+                                 {"k", sh.k},
+                                 {"batch", sh.batch},
+                                 {"shape", sh.label},
+                                 {"layout", std::string("TN")},
+                                 {"library", std::string("cublasLt")},
+                                 {"candidates", std::int64_t(found)}};
+  for (auto& c : sm_clock_conditions(clocks.mhz())) cond.push_back(std::move(c));
   ctx.add(make_measurement(id, "gemm_tflops", mode.dtype == "int8" ? "TOPS" : "TFLOP/s",
-                           rates_from_times(t, flops, 1e-12),
-                           {{"dtype", mode.dtype},
-                            {"accumulate", mode.accumulate},
-                            {"m", sh.m},
-                            {"n", sh.n},
-                            {"k", sh.k},
-                            {"batch", sh.batch},
-                            {"shape", sh.label},
-                            {"layout", std::string("TN")},
-                            {"library", std::string("cublasLt")},
-                            {"candidates", std::int64_t(found)}}));
+                           rates_from_times(t, flops, 1e-12), std::move(cond)));
   cleanup();
 }
 

@@ -2,6 +2,8 @@
 
 #include <dlfcn.h>
 
+#include <chrono>
+
 namespace gpuperf::validate {
 
 namespace {
@@ -71,6 +73,29 @@ void nvml_sample_clocks(Nvml* n, DeviceInfo& info) {
   unsigned v = 0;
   if (n->clock_info(n->dev, kClockSm, &v) == 0) info.sm_clocks_seen_mhz.push_back(v);
   if (n->clock_info(n->dev, kClockMem, &v) == 0) info.mem_clocks_seen_mhz.push_back(v);
+}
+
+void SmClockSampler::start() {
+  stop();
+  mhz_.clear();
+  if (!n_) return;
+  running_ = true;
+  // The thread alone appends to mhz_ until stop() joins it.
+  thread_ = std::thread([this] {
+    const auto period = std::chrono::microseconds(period_us_);
+    auto next = std::chrono::steady_clock::now();
+    while (running_.load(std::memory_order_relaxed)) {
+      unsigned v = 0;
+      if (n_->clock_info(n_->dev, kClockSm, &v) == 0) mhz_.push_back(v);
+      next += period;
+      std::this_thread::sleep_until(next);
+    }
+  });
+}
+
+void SmClockSampler::stop() {
+  running_ = false;
+  if (thread_.joinable()) thread_.join();
 }
 
 void nvml_close(Nvml* n) {

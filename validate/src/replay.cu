@@ -668,10 +668,16 @@ ReplayResult replay(Context& ctx, const ReplayPlan& plan, const std::string& tag
   double copy_gb_s = 0;
   for (const auto& m : ctx.results)
     if (m.kind == "dram_copy_gb_s") copy_gb_s = std::max(copy_gb_s, m.value);
+  // The SM clock through each step measurement's timed window (sm_mhz_mean/min; none without NVML).
+  SmClockSampler clocks(ctx.nvml);
+  auto add_clock = [&](Measurement& x) {
+    for (auto& c : sm_clock_conditions(clocks.mhz())) x.conditions.push_back(std::move(c));
+  };
   // Eager: every op launched from the host, one step per sample.
   auto t = time_batches(
-      s, reps, 1, [&](int) { r.issue_all(false); }, 2);
+      s, reps, 1, [&](int) { r.issue_all(false); }, 2, &clocks);
   auto m = make_measurement("replay-" + tag + "-eager", "replay_ms", "ms", to_ms(t), cond("eager", "all"));
+  add_clock(m);
   res.eager_ms = m.value;
   ctx.add(m);
   // Graph, without and (LLM: 4-bit GEMVs) with programmatic dependent launch.
@@ -680,13 +686,15 @@ ReplayResult replay(Context& ctx, const ReplayPlan& plan, const std::string& tag
   for (bool pdl : {false, true}) {
     if (pdl && !has_q4) continue;
     try {
-      t = time_graph(s, reps, 1, [&] { r.issue_all(pdl); });
+      t = time_graph(
+          s, reps, 1, [&] { r.issue_all(pdl); }, &clocks);
     } catch (const std::exception& e) {
       ctx.fail("replay " + tag + (pdl ? " graph with PDL: " : " graph: ") + e.what());
       continue;
     }
     const std::string mode = pdl ? "graph-pdl" : "graph";
     m = make_measurement("replay-" + tag + "-" + mode, "replay_ms", "ms", to_ms(t), cond(mode, "all"));
+    add_clock(m);
     const double ms = m.value;
     if (pdl) {
       res.graph_pdl_ok = true;
@@ -729,11 +737,13 @@ ReplayResult replay(Context& ctx, const ReplayPlan& plan, const std::string& tag
       r.set_pdl_all(v.all);
       r.set_epi(v.epi);
       try {
-        t = time_graph(s, reps, 1, [&] { r.issue_all(true); });
+        t = time_graph(
+            s, reps, 1, [&] { r.issue_all(true); }, &clocks);
         auto c = cond(v.mode, "all");
         if (v.fused) c.push_back({"gemv_launches", std::int64_t(r.fused_launches())});
         if (v.epi) c.push_back({"small_ops_folded", std::int64_t(r.absorbed_ops())});
         m = make_measurement("replay-" + tag + "-" + v.mode, "replay_ms", "ms", to_ms(t), c);
+        add_clock(m);
         if (v.all && v.fused && !v.epi) res.fused_ms = m.value;
         if (v.epi) res.epi_ms = m.value;
         if (v.all && !v.fused) res.pdl_ms = std::min(res.pdl_ms, m.value);  // the same ops, PDL everywhere
@@ -764,10 +774,12 @@ ReplayResult replay(Context& ctx, const ReplayPlan& plan, const std::string& tag
     const std::string cls = entry.first;
     const int count = entry.second;
     const bool pdl = has_q4 && res.graph_pdl_ok;
-    t = time_graph(s, reps, 1, [&] { r.issue_all(pdl, cls); });
+    t = time_graph(
+        s, reps, 1, [&] { r.issue_all(pdl, cls); }, &clocks);
     m = make_measurement("replay-" + tag + "-graph-" + cls, "replay_ms", "ms", to_ms(t),
                          cond(pdl ? "graph-pdl" : "graph", cls));
     m.conditions.push_back({"class_ops", std::int64_t(count)});
+    add_clock(m);
     ctx.add(m);
   }
   return res;
