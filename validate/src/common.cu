@@ -94,6 +94,65 @@ std::vector<double> time_graph(cudaStream_t s, int reps, int calls, const std::f
   return t;
 }
 
+namespace {
+
+__global__ void spin_kernel(unsigned long long ns) {
+  unsigned long long t0, t;
+  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t0));
+  do {
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+  } while (t - t0 < ns);
+}
+
+}  // namespace
+
+void launch_spin(cudaStream_t s, double ms) {
+  spin_kernel<<<1, 1, 0, s>>>(static_cast<unsigned long long>(ms * 1e6));
+  GV_LAUNCHED();
+}
+
+QueuedHostTimes host_time_behind_spin(cudaStream_t s, int reps, int batch, double spin_ms,
+                                      const std::function<void()>& call, int warmup) {
+  QueuedHostTimes out;
+  for (int r = 0; r < warmup + reps; ++r) {
+    GV_CUDA(cudaStreamSynchronize(s));
+    launch_spin(s, spin_ms);
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < batch; ++i) call();
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    if (r < warmup) continue;
+    if (ms > 0.8 * spin_ms) {
+      ++out.dropped;
+      continue;
+    }
+    out.us_per_call.push_back(ms * 1e3 / batch);
+    out.batch_ms.push_back(ms);
+  }
+  GV_LAUNCHED();
+  GV_CUDA(cudaStreamSynchronize(s));
+  return out;
+}
+
+void add_queued_host_cost(Context& ctx, const std::string& id, const QueuedHostTimes& q, int reps,
+                          std::vector<Condition> conditions) {
+  if (q.us_per_call.empty() || q.dropped * 2 > reps) {
+    ctx.fail(id + ": " + std::to_string(q.dropped) + " of " + std::to_string(reps) +
+             " batches outlasted their spin kernel (the GPU was not ahead of the host)");
+    return;
+  }
+  const Summary u = summarize(q.us_per_call);
+  if (!(u.min > 0.05 && u.max < 1000)) {
+    char buf[200];
+    std::snprintf(buf, sizeof buf, "%s: host time per call %.4g us (min %.4g, max %.4g) is outside (0.05, 1000) us",
+                  id.c_str(), u.median, u.min, u.max);
+    ctx.fail(buf);
+    return;
+  }
+  conditions.push_back({"batch_host_ms", std::round(summarize(q.batch_ms).median * 1000) / 1000});
+  conditions.push_back({"samples_dropped", std::int64_t(q.dropped)});
+  ctx.add(make_measurement(id, "host_dispatch_us", "us", q.us_per_call, std::move(conditions)));
+}
+
 int pick_inner(cudaStream_t s, const std::function<void(int)>& launch, double min_batch_s, int max_inner) {
   auto t = time_batches(s, 3, 1, launch, 1);
   double best = t[0];

@@ -113,6 +113,25 @@ std::vector<double> time_batches(cudaStream_t s, int reps, int inner, const std:
 // replayed (`calls` calls per graph). A failed capture is ended so the stream stays usable.
 std::vector<double> time_graph(cudaStream_t s, int reps, int calls, const std::function<void()>& record,
                                SmClockSampler* clocks = nullptr);
+// Puts a kernel on `s` that keeps the GPU busy for `ms` (one thread spinning on %globaltimer), so that
+// what the host issues behind it waits in the stream's queue while the host is timed.
+void launch_spin(cudaStream_t s, double ms);
+// Host time per call of `call` while the GPU is ahead: each sample issues `batch` calls behind a spin
+// kernel of `spin_ms` (host clock around the batch, microseconds per call). A sample whose batch took
+// the host longer than 0.8 x spin_ms (the GPU may have run dry, so a call may have waited) is dropped
+// and counted in `dropped`; `batch_ms` holds the kept samples' host time per batch.
+struct QueuedHostTimes {
+  std::vector<double> us_per_call;
+  std::vector<double> batch_ms;
+  int dropped = 0;
+};
+QueuedHostTimes host_time_behind_spin(cudaStream_t s, int reps, int batch, double spin_ms,
+                                      const std::function<void()>& call, int warmup = 2);
+// Adds `q` as a host_dispatch_us measurement (with `batch_host_ms` and `samples_dropped` added to
+// `conditions`) if it is sane: at most half of the `reps` samples dropped and every kept sample within
+// (0.05, 1000) us per call; else records a failed check.
+void add_queued_host_cost(Context& ctx, const std::string& id, const QueuedHostTimes& q, int reps,
+                          std::vector<Condition> conditions);
 // Picks `inner` so that one batch takes at least `min_batch_s` (estimated from one timed call).
 int pick_inner(cudaStream_t s, const std::function<void(int)>& launch, double min_batch_s, int max_inner = 100000);
 
