@@ -132,129 +132,160 @@ struct Gemm {
   size_t workspace_bytes;
 };
 
-// Runs one case; returns false (after reporting) if the mode is not supported or a check failed.
-void run_case(Context& ctx, Gemm& g, const Mode& mode, const Shape& sh, int reps) {
-  const std::string id = "gemm-" + mode.dtype + "-acc" + mode.accumulate + "-" + sh.label;
-  const size_t a_n = size_t(sh.m * sh.k * sh.batch), b_n = size_t(sh.n * sh.k * sh.batch),
-               d_n = size_t(sh.m * sh.n * sh.batch);
-  DeviceBuffer<unsigned char> A(a_n * el_size(mode.ab)), B(b_n * el_size(mode.ab)), D(d_n * el_size(mode.cd));
-  const cudaStream_t s = g.s;
-  fill_kernel<<<1024, 256, 0, s>>>(A.get(), a_n, mode.ab, 1234u);
-  fill_kernel<<<1024, 256, 0, s>>>(B.get(), b_n, mode.ab, 5678u);
-  GV_LAUNCHED();
-
-  cublasLtMatmulDesc_t op;
-  GV_CUBLAS(cublasLtMatmulDescCreate(&op, mode.compute, mode.scale));
-  cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
-  GV_CUBLAS(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta));
-  GV_CUBLAS(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb));
-  cublasLtMatrixLayout_t la, lb, ld;
-  GV_CUBLAS(cublasLtMatrixLayoutCreate(&la, cuda_type(mode.ab), sh.k, sh.m, sh.k));
-  GV_CUBLAS(cublasLtMatrixLayoutCreate(&lb, cuda_type(mode.ab), sh.k, sh.n, sh.k));
-  GV_CUBLAS(cublasLtMatrixLayoutCreate(&ld, cuda_type(mode.cd), sh.m, sh.n, sh.m));
-  if (sh.batch > 1) {
-    int bc = int(sh.batch);
-    std::int64_t sa = sh.m * sh.k, sb = sh.n * sh.k, sd = sh.m * sh.n;
-    for (auto [l, st] : {std::pair{la, sa}, std::pair{lb, sb}, std::pair{ld, sd}}) {
-      GV_CUBLAS(cublasLtMatrixLayoutSetAttribute(l, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &bc, sizeof bc));
-      GV_CUBLAS(cublasLtMatrixLayoutSetAttribute(l, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &st, sizeof st));
+// One cuBLASLt problem: random operands, the matmul descriptors, cuBLASLt's heuristic candidates (up to
+// 8), the call, and a sampled check against a float64 host reference.
+class LtProblem {
+ public:
+  LtProblem(Gemm& g, const Mode& mode, const Shape& sh)
+      : g_(g),
+        mode_(mode),
+        sh_(sh),
+        id_("gemm-" + mode.dtype + "-acc" + mode.accumulate + "-" + sh.label),
+        A_(size_t(sh.m * sh.k * sh.batch) * el_size(mode.ab)),
+        B_(size_t(sh.n * sh.k * sh.batch) * el_size(mode.ab)),
+        D_(size_t(sh.m * sh.n * sh.batch) * el_size(mode.cd)) {
+    fill_kernel<<<1024, 256, 0, g.s>>>(A_.get(), size_t(sh.m * sh.k * sh.batch), mode.ab, 1234u);
+    fill_kernel<<<1024, 256, 0, g.s>>>(B_.get(), size_t(sh.n * sh.k * sh.batch), mode.ab, 5678u);
+    GV_LAUNCHED();
+    Descriptors& d = d_;
+    GV_CUBLAS(cublasLtMatmulDescCreate(&d.op, mode.compute, mode.scale));
+    cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
+    GV_CUBLAS(cublasLtMatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta));
+    GV_CUBLAS(cublasLtMatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb));
+    GV_CUBLAS(cublasLtMatrixLayoutCreate(&d.la, cuda_type(mode.ab), sh.k, sh.m, sh.k));
+    GV_CUBLAS(cublasLtMatrixLayoutCreate(&d.lb, cuda_type(mode.ab), sh.k, sh.n, sh.k));
+    GV_CUBLAS(cublasLtMatrixLayoutCreate(&d.ld, cuda_type(mode.cd), sh.m, sh.n, sh.m));
+    if (sh.batch > 1) {
+      int bc = int(sh.batch);
+      std::int64_t sa = sh.m * sh.k, sb = sh.n * sh.k, sd = sh.m * sh.n;
+      for (auto [l, st] : {std::pair{d.la, sa}, std::pair{d.lb, sb}, std::pair{d.ld, sd}}) {
+        GV_CUBLAS(cublasLtMatrixLayoutSetAttribute(l, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &bc, sizeof bc));
+        GV_CUBLAS(cublasLtMatrixLayoutSetAttribute(l, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &st, sizeof st));
+      }
+    }
+    GV_CUBLAS(cublasLtMatmulPreferenceCreate(&d.pref));
+    GV_CUBLAS(cublasLtMatmulPreferenceSetAttribute(d.pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &g.workspace_bytes,
+                                                   sizeof g.workspace_bytes));
+    heuristic_status_ = cublasLtMatmulAlgoGetHeuristic(g.lt, d.op, d.la, d.lb, d.ld, d.ld, d.pref, 8, heur_, &found_);
+    if (heuristic_status_ != CUBLAS_STATUS_SUCCESS) found_ = 0;
+    // alpha = 1, beta = 0 in the scale type.
+    if (mode.scale == CUDA_R_16F) {
+      __half one = __float2half(1.0f), zero = __float2half(0.0f);
+      std::memcpy(alpha_, &one, 2);
+      std::memcpy(beta_, &zero, 2);
+    } else if (mode.scale == CUDA_R_32I) {
+      int one = 1;
+      std::memcpy(alpha_, &one, 4);
+    } else {
+      float one = 1.0f;
+      std::memcpy(alpha_, &one, 4);
     }
   }
-  cublasLtMatmulPreference_t pref;
-  GV_CUBLAS(cublasLtMatmulPreferenceCreate(&pref));
-  GV_CUBLAS(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &g.workspace_bytes,
-                                                 sizeof g.workspace_bytes));
-  cublasLtMatmulHeuristicResult_t heur[8];
-  int found = 0;
-  cublasStatus_t hs = cublasLtMatmulAlgoGetHeuristic(g.lt, op, la, lb, ld, ld, pref, 8, heur, &found);
-  auto cleanup = [&] {
-    cublasLtMatmulPreferenceDestroy(pref);
-    cublasLtMatrixLayoutDestroy(la);
-    cublasLtMatrixLayoutDestroy(lb);
-    cublasLtMatrixLayoutDestroy(ld);
-    cublasLtMatmulDescDestroy(op);
-  };
-  if (hs != CUBLAS_STATUS_SUCCESS || found == 0) {
-    std::fprintf(stderr, "gemm: %s: cuBLASLt has no algorithm here (status %d), skipped\n", id.c_str(), int(hs));
-    cleanup();
-    return;
+  LtProblem(const LtProblem&) = delete;
+  LtProblem& operator=(const LtProblem&) = delete;
+
+  const std::string& id() const { return id_; }
+  // Candidates found (0: cuBLASLt has no algorithm for this problem here; see heuristic_status()).
+  int found() const { return found_; }
+  int heuristic_status() const { return int(heuristic_status_); }
+  const cublasLtMatmulAlgo_t* algo(int c) const { return &heur_[c].algo; }
+
+  void matmul(const cublasLtMatmulAlgo_t* algo) {
+    GV_CUBLAS(cublasLtMatmul(g_.lt, d_.op, alpha_, A_.get(), d_.la, B_.get(), d_.lb, beta_, D_.get(), d_.ld, D_.get(),
+                             d_.ld, algo, g_.workspace, g_.workspace_bytes, g_.s));
   }
 
-  // alpha = 1, beta = 0 in the scale type.
-  alignas(8) unsigned char alpha[8] = {}, beta[8] = {};
-  if (mode.scale == CUDA_R_16F) {
-    __half one = __float2half(1.0f), zero = __float2half(0.0f);
-    std::memcpy(alpha, &one, 2);
-    std::memcpy(beta, &zero, 2);
-  } else if (mode.scale == CUDA_R_32I) {
-    int one = 1;
-    std::memcpy(alpha, &one, 4);
-  } else {
-    float one = 1.0f;
-    std::memcpy(alpha, &one, 4);
-  }
-  auto matmul = [&](const cublasLtMatmulAlgo_t* algo) {
-    GV_CUBLAS(cublasLtMatmul(g.lt, op, alpha, A.get(), la, B.get(), lb, beta, D.get(), ld, D.get(), ld, algo,
-                             g.workspace, g.workspace_bytes, s));
-  };
-
-  // Sampled check against a float64 host reference.
-  auto check = [&](const cublasLtMatmulAlgo_t* algo) -> bool {
-    GV_CUDA(cudaMemsetAsync(D.get(), 0xFF, D.bytes(), s));
+  // Poisons D, runs `algo` once and compares 48 sampled outputs with a float64 host reference; false
+  // (after recording the failed check) if the relative error exceeds the mode's tolerance.
+  bool check(Context& ctx, const cublasLtMatmulAlgo_t* algo) {
+    GV_CUDA(cudaMemsetAsync(D_.get(), 0xFF, D_.bytes(), g_.s));
     matmul(algo);
-    GV_CUDA(cudaStreamSynchronize(s));
-    const size_t ea = el_size(mode.ab), ed = el_size(mode.cd);
-    std::vector<unsigned char> acol(size_t(sh.k) * ea), bcol(size_t(sh.k) * ea), dv(ed);
+    GV_CUDA(cudaStreamSynchronize(g_.s));
+    const size_t ea = el_size(mode_.ab), ed = el_size(mode_.cd);
+    std::vector<unsigned char> acol(size_t(sh_.k) * ea), bcol(size_t(sh_.k) * ea), dv(ed);
     double err2 = 0, ref2 = 0;
     for (int t = 0; t < 48; ++t) {
-      std::int64_t bi = std::int64_t(hash_u32(3u * t + 1) % std::uint32_t(sh.batch));
-      std::int64_t i = std::int64_t(hash_u32(3u * t + 2) % std::uint32_t(sh.m));
-      std::int64_t j = std::int64_t(hash_u32(3u * t + 3) % std::uint32_t(sh.n));
-      GV_CUDA(cudaMemcpy(acol.data(), A.get() + size_t(bi * sh.m * sh.k + i * sh.k) * ea, acol.size(),
+      std::int64_t bi = std::int64_t(hash_u32(3u * t + 1) % std::uint32_t(sh_.batch));
+      std::int64_t i = std::int64_t(hash_u32(3u * t + 2) % std::uint32_t(sh_.m));
+      std::int64_t j = std::int64_t(hash_u32(3u * t + 3) % std::uint32_t(sh_.n));
+      GV_CUDA(cudaMemcpy(acol.data(), A_.get() + size_t(bi * sh_.m * sh_.k + i * sh_.k) * ea, acol.size(),
                          cudaMemcpyDeviceToHost));
-      GV_CUDA(cudaMemcpy(bcol.data(), B.get() + size_t(bi * sh.n * sh.k + j * sh.k) * ea, bcol.size(),
+      GV_CUDA(cudaMemcpy(bcol.data(), B_.get() + size_t(bi * sh_.n * sh_.k + j * sh_.k) * ea, bcol.size(),
                          cudaMemcpyDeviceToHost));
-      GV_CUDA(
-          cudaMemcpy(dv.data(), D.get() + size_t(bi * sh.m * sh.n + j * sh.m + i) * ed, ed, cudaMemcpyDeviceToHost));
+      GV_CUDA(cudaMemcpy(dv.data(), D_.get() + size_t(bi * sh_.m * sh_.n + j * sh_.m + i) * ed, ed,
+                         cudaMemcpyDeviceToHost));
       double ref = 0;
-      for (std::int64_t kk = 0; kk < sh.k; ++kk)
-        ref += to_double(&acol[size_t(kk) * ea], mode.ab) * to_double(&bcol[size_t(kk) * ea], mode.ab);
-      double got = to_double(dv.data(), mode.cd);
+      for (std::int64_t kk = 0; kk < sh_.k; ++kk)
+        ref += to_double(&acol[size_t(kk) * ea], mode_.ab) * to_double(&bcol[size_t(kk) * ea], mode_.ab);
+      double got = to_double(dv.data(), mode_.cd);
       if (!std::isfinite(got)) got = 1e300;
       err2 += (got - ref) * (got - ref);
       ref2 += ref * ref;
     }
     const double rel = std::sqrt(err2 / std::max(ref2, 1e-300));
-    if (!(rel <= mode.tol)) {
+    if (!(rel <= mode_.tol)) {
       char buf[200];
-      std::snprintf(buf, sizeof buf, "%s: relative error %.3g over 48 sampled outputs exceeds %.3g", id.c_str(), rel,
-                    mode.tol);
+      std::snprintf(buf, sizeof buf, "%s: relative error %.3g over 48 sampled outputs exceeds %.3g", id_.c_str(), rel,
+                    mode_.tol);
       ctx.fail(buf);
       return false;
     }
     return true;
-  };
+  }
 
-  if (!check(&heur[0].algo)) {
-    cleanup();
+ private:
+  // The descriptors, destroyed in any case (also when the constructor throws half-way).
+  struct Descriptors {
+    cublasLtMatmulDesc_t op = nullptr;
+    cublasLtMatrixLayout_t la = nullptr, lb = nullptr, ld = nullptr;
+    cublasLtMatmulPreference_t pref = nullptr;
+    Descriptors() = default;
+    Descriptors(const Descriptors&) = delete;
+    Descriptors& operator=(const Descriptors&) = delete;
+    ~Descriptors() {
+      if (pref) cublasLtMatmulPreferenceDestroy(pref);
+      if (la) cublasLtMatrixLayoutDestroy(la);
+      if (lb) cublasLtMatrixLayoutDestroy(lb);
+      if (ld) cublasLtMatrixLayoutDestroy(ld);
+      if (op) cublasLtMatmulDescDestroy(op);
+    }
+  };
+  Gemm& g_;
+  Mode mode_;
+  Shape sh_;
+  std::string id_;
+  DeviceBuffer<unsigned char> A_, B_, D_;
+  Descriptors d_;
+  cublasLtMatmulHeuristicResult_t heur_[8] = {};
+  int found_ = 0;
+  cublasStatus_t heuristic_status_ = CUBLAS_STATUS_SUCCESS;
+  alignas(8) unsigned char alpha_[8] = {}, beta_[8] = {};
+};
+
+// Runs one case: checks the heuristic's first candidate, times every candidate briefly, re-checks the
+// fastest and times it (skipped, after a line on stderr, if cuBLASLt has no algorithm here).
+void run_case(Context& ctx, Gemm& g, const Mode& mode, const Shape& sh, int reps) {
+  LtProblem p(g, mode, sh);
+  const cudaStream_t s = g.s;
+  if (p.found() == 0) {
+    std::fprintf(stderr, "gemm: %s: cuBLASLt has no algorithm here (status %d), skipped\n", p.id().c_str(),
+                 p.heuristic_status());
     return;
   }
+  if (!p.check(ctx, p.algo(0))) return;
   const double flops = 2.0 * double(sh.m) * double(sh.n) * double(sh.k) * double(sh.batch);
   // Autotune among the heuristic's candidates.
   int best = 0;
   double best_t = 1e30;
-  for (int c = 0; c < found; ++c) {
-    auto call = [&](int) { matmul(&heur[c].algo); };
+  for (int c = 0; c < p.found(); ++c) {
+    auto call = [&](int) { p.matmul(p.algo(c)); };
     int inner = pick_inner(s, call, 2e-3, 2000);
     auto t = time_batches(s, 3, inner, call);
     double tm = *std::min_element(t.begin(), t.end());
     if (tm < best_t) best_t = tm, best = c;
   }
-  if (best != 0 && !check(&heur[best].algo)) {
-    cleanup();
-    return;
-  }
-  auto call = [&](int) { matmul(&heur[best].algo); };
+  if (best != 0 && !p.check(ctx, p.algo(best))) return;
+  auto call = [&](int) { p.matmul(p.algo(best)); };
   int inner = pick_inner(s, call, 5e-3, 5000);
   // The SM clock is sampled through the timed window (the dense GEMMs run power-limited).
   SmClockSampler clocks(ctx.nvml);
@@ -268,11 +299,58 @@ void run_case(Context& ctx, Gemm& g, const Mode& mode, const Shape& sh, int reps
                                  {"shape", sh.label},
                                  {"layout", std::string("TN")},
                                  {"library", std::string("cublasLt")},
-                                 {"candidates", std::int64_t(found)}};
+                                 {"candidates", std::int64_t(p.found())}};
   for (auto& c : sm_clock_conditions(clocks.mhz())) cond.push_back(std::move(c));
-  ctx.add(make_measurement(id, "gemm_tflops", mode.dtype == "int8" ? "TOPS" : "TFLOP/s",
+  ctx.add(make_measurement(p.id(), "gemm_tflops", mode.dtype == "int8" ? "TOPS" : "TFLOP/s",
                            rates_from_times(t, flops, 1e-12), std::move(cond)));
-  cleanup();
+}
+
+// Host cost of one cublasLtMatmul call: the algorithm chosen beforehand (the heuristic's first), the
+// workspace preallocated, the output checked; then host time per call in batches issued behind a spin
+// kernel, so that no call waits for the GPU (compare host-dispatch-queued, the plain launch timed the
+// same way). The graph nodes one call records (kernels, memsets) are counted by capturing it once.
+void run_matmul_host_cost(Context& ctx, Gemm& g, const Mode& mode, const Shape& sh) {
+  LtProblem p(g, mode, sh);
+  const std::string id = "host-dispatch-cublaslt-" + mode.dtype + "-acc" + mode.accumulate + "-" + sh.label;
+  if (p.found() == 0) {
+    std::fprintf(stderr, "gemm: %s: cuBLASLt has no algorithm here (status %d), skipped\n", id.c_str(),
+                 p.heuristic_status());
+    return;
+  }
+  if (!p.check(ctx, p.algo(0))) return;
+  std::int64_t nodes = -1;
+  {
+    cudaGraph_t graph = nullptr;
+    GV_CUDA(cudaStreamBeginCapture(g.s, cudaStreamCaptureModeThreadLocal));
+    try {
+      p.matmul(p.algo(0));
+    } catch (const std::exception&) {  // not capturable: leave the count out
+    }
+    if (cudaStreamEndCapture(g.s, &graph) == cudaSuccess && graph) {
+      size_t n = 0;
+      if (cudaGraphGetNodes(graph, nullptr, &n) == cudaSuccess) nodes = std::int64_t(n);
+      cudaGraphDestroy(graph);
+    }
+    cudaGetLastError();
+  }
+  const int batch = 100, reps = ctx.opt.quick ? 10 : 50;
+  const double spin_ms = 10.0;  // room for 100 calls of up to 80 us each
+  auto q = host_time_behind_spin(g.s, reps, batch, spin_ms, [&] { p.matmul(p.algo(0)); });
+  // Checked again after the timed calls (same algorithm, same workspace).
+  if (!p.check(ctx, p.algo(0))) return;
+  std::vector<Condition> cond = {{"api", std::string("cublasLtMatmul")},
+                                 {"batch", std::int64_t(batch)},
+                                 {"mode", std::string("queued")},
+                                 {"spin_ms", spin_ms},
+                                 {"dtype", mode.dtype},
+                                 {"accumulate", mode.accumulate},
+                                 {"m", sh.m},
+                                 {"n", sh.n},
+                                 {"k", sh.k},
+                                 {"shape", sh.label},
+                                 {"algo", std::string("heuristic's first")}};
+  if (nodes >= 0) cond.push_back({"graph_nodes_per_call", nodes});
+  add_queued_host_cost(ctx, id, q, reps, std::move(cond));
 }
 
 }  // namespace
@@ -320,6 +398,9 @@ void run_gemm(Context& ctx) {
   };
   for (const auto& sh : shapes) run_case(ctx, g, fp16_32, sh, reps);
   for (const auto& sh : {shapes[0], shapes[6], shapes[7]}) run_case(ctx, g, fp16_16, sh, reps);
+  // Host cost of one cublasLtMatmul call: an SD linear layer and a LLaMA-13B decode linear (one token).
+  for (const Shape& sh : {shapes[9], Shape{"llama13b-decode-1x5120x5120", 1, 5120, 5120, 1}})
+    run_matmul_host_cost(ctx, g, fp16_32, sh);
   GV_CUBLAS(cublasLtDestroy(g.lt));
 }
 
