@@ -1,9 +1,10 @@
 // Measurement sets: the survey's tables load; bad points are rejected with their one-line message.
 #include <gtest/gtest.h>
-
 #include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "gpuperf/io/catalog.hpp"
 #include "gpuperf/io/measurements_loader.hpp"
@@ -166,6 +167,7 @@ TEST(Measurements, ValidateMicroFilesBecomeOneOpPoints) {
   MeasurementSet s = load(fs::path(GPUPERF_SPECS_DIR).parent_path() / "validate" / "results" / "h100-sxm.yaml");
   ASSERT_GE(s.points.size(), 10u);
   int gemms = 0, copies = 0, gemvs = 0, attentions = 0;
+  std::map<std::string, double> gemv_by_shape_and_stack;
   for (const auto& p : s.points) {
     ASSERT_TRUE(p.micro.has_value());
     EXPECT_EQ(p.gpu_id, "h100-sxm");
@@ -184,9 +186,13 @@ TEST(Measurements, ValidateMicroFilesBecomeOneOpPoints) {
       case OpClass::elementwise:
         ++copies;
         break;
-      case OpClass::dequant_gemv:
+      case OpClass::dequant_gemv: {
         ++gemvs;
+        const Op& op = p.micro->graph.ops[0];
+        gemv_by_shape_and_stack[std::to_string(op.gemm.n) + "x" + std::to_string(op.gemm.k) + " " + p.stack_id] =
+            p.value;
         break;
+      }
       case OpClass::attention: {
         ++attentions;
         const Op& op = p.micro->graph.ops[0];
@@ -201,8 +207,12 @@ TEST(Measurements, ValidateMicroFilesBecomeOneOpPoints) {
     }
   }
   EXPECT_GE(gemms, 6);
-  EXPECT_EQ(copies, 1);      // the plain copy kernel
-  EXPECT_EQ(gemvs, 3);       // the fastest kernel of each LLaMA-13B shape
+  EXPECT_EQ(copies, 1);  // the plain copy kernel
+  EXPECT_EQ(gemvs, 6);   // the fastest kernel of each LLaMA-13B shape, in a plain graph and with PDL
+  ASSERT_EQ(gemv_by_shape_and_stack.size(), 6u);
+  // Run 18: PDL hides part of each GEMV's fixed cost (q/k/v/o 8.68 -> 6.98 us).
+  EXPECT_DOUBLE_EQ(gemv_by_shape_and_stack["5120x5120 cuda-graph"], 1606.013);
+  EXPECT_DOUBLE_EQ(gemv_by_shape_and_stack["5120x5120 cuda-graph-pdl"], 1996.857);
   EXPECT_GE(attentions, 8);  // every SD 1.5 self- and cross-attention shape at both resolutions
 }
 

@@ -190,7 +190,7 @@ TEST(Roofline, DramRampDelaysStreamingAndMathAlike) {
   EXPECT_DOUBLE_EQ(l2.compute_s, 0.0);
 }
 
-TEST(Timeline, DependentLaunchHidesTheRampOfWeightStreamsOnly) {
+TEST(Timeline, DependentLaunchHidesTheRampOfWeightStreamsNotTheirDrain) {
   HardwareParams h = hw();
   h.dram_ramp_us = 3.0;
   Graph g;
@@ -203,6 +203,13 @@ TEST(Timeline, DependentLaunchHidesTheRampOfWeightStreamsOnly) {
   StepPrediction b = simulate_step(gpu("h100-sxm"), g, h, pdl, true);
   EXPECT_NEAR(a.ops[0].gpu_s - b.ops[0].gpu_s, 3e-6, 1e-15);
   EXPECT_DOUBLE_EQ(a.ops[1].gpu_s, b.ops[1].gpu_s);
+  // The drain of a kernel's last wave is never hidden: it costs both stacks the same.
+  h.dram_drain_us = 2.0;
+  StepPrediction c = simulate_step(gpu("h100-sxm"), g, h, plain, true);
+  StepPrediction d = simulate_step(gpu("h100-sxm"), g, h, pdl, true);
+  EXPECT_NEAR(c.ops[0].gpu_s - a.ops[0].gpu_s, 2e-6, 1e-15);
+  EXPECT_NEAR(d.ops[0].gpu_s - b.ops[0].gpu_s, 2e-6, 1e-15);
+  EXPECT_NEAR(d.ops[1].gpu_s - b.ops[1].gpu_s, 2e-6, 1e-15);
 }
 
 namespace {

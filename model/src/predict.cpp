@@ -47,6 +47,7 @@ EffectiveCard effective_card(const Gpu& gpu, const HardwareParams& hw) {
   c.l2_s_per_byte = 1.0 / c.l2_bytes_s;
   c.latency_s_per_kernel = hw.kernel_latency_cycles / c.clock_hz;
   c.dram_ramp_s = units::us_to_s(hw.dram_ramp_us);
+  c.dram_drain_s = units::us_to_s(hw.dram_drain_us);
   // A CTA's fixed cycles as the tensor flops its SM could have done meanwhile, at the op's efficiency.
   const double cta_overhead_s = s.sm_count > 0 ? hw.cta_overhead_cycles / c.clock_hz / s.sm_count : 0.0;
   for (std::size_t m = 0; m < kTensorModeCount; ++m) {
@@ -153,15 +154,16 @@ namespace {
     }
   }
   t.memory_s = t.dram_bytes * card.dram_s_per_byte + t.l2_bytes * card.l2_s_per_byte;
-  // A kernel that touches DRAM waits for its first bytes and drains its last: a fixed time per kernel,
-  // which its math waits for as much as its streaming does (a compute-bound kernel cannot start its
-  // tiles before their operands arrive). Under programmatic dependent launch a kernel starts while the
-  // previous one drains and may stream its weights (which depend on nothing) before it waits:
-  // weight-streaming ops hide the ramp.
-  if (t.dram_bytes > 0 && !(dependent_launch && op.weight_bytes > 0)) {
-    const double ramp_s = card.dram_ramp_s * (kernels > 0 ? kernels : std::max(1, op.kernels));
-    t.memory_s += ramp_s;
-    t.compute_s += ramp_s;
+  // A kernel that touches DRAM waits for its first bytes (the ramp) and for its last wave to drain: fixed
+  // times per kernel, which its math waits for as much as its streaming does (a compute-bound kernel
+  // cannot start its tiles before their operands arrive). Under programmatic dependent launch a kernel
+  // starts while the previous one drains and may stream its weights (which depend on nothing) before it
+  // waits: weight-streaming ops hide the ramp, not their own drain.
+  if (t.dram_bytes > 0) {
+    const int n = kernels > 0 ? kernels : std::max(1, op.kernels);
+    const double fixed_s = n * (card.dram_drain_s + (dependent_launch && op.weight_bytes > 0 ? 0.0 : card.dram_ramp_s));
+    t.memory_s += fixed_s;
+    t.compute_s += fixed_s;
   }
   t.latency_s = (kernels > 0 ? kernels : op.kernels) * card.latency_s_per_kernel;
   // The front end prepares the next kernel while the current one runs: a kernel costs its longest term.

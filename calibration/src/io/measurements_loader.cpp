@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 #include <map>
+#include <tuple>
 
 #include "gpuperf/io/yaml_reader.hpp"
 
@@ -248,8 +249,9 @@ MeasurementSet load_micro_set(MapReader& r, const fs::path& path, const Catalog&
   }
   r.finish();
   // The 4-bit GEMV was measured for several kernel designs; the model predicts what the best of
-  // them achieves, so keep the fastest per shape.
-  std::map<std::pair<std::int64_t, std::int64_t>, std::size_t> best;
+  // them achieves, so keep the fastest per shape and launch (plain graph, or with programmatic
+  // dependent launch: the pair shows what PDL hides).
+  std::map<std::tuple<std::int64_t, std::int64_t, std::string>, std::size_t> best;
   std::vector<MeasurementPoint> kept;
   for (auto& pt : set.points) {
     const Op& op = pt.micro->graph.ops[0];
@@ -257,7 +259,7 @@ MeasurementSet load_micro_set(MapReader& r, const fs::path& path, const Catalog&
       kept.push_back(std::move(pt));
       continue;
     }
-    auto key = std::make_pair(op.gemm.n, op.gemm.k);
+    auto key = std::make_tuple(op.gemm.n, op.gemm.k, pt.stack_id);
     auto it = best.find(key);
     if (it == best.end()) {
       best[key] = kept.size();
