@@ -48,6 +48,7 @@ EffectiveCard effective_card(const Gpu& gpu, const HardwareParams& hw) {
   c.latency_s_per_kernel = hw.kernel_latency_cycles / c.clock_hz;
   c.dram_ramp_s = units::us_to_s(hw.dram_ramp_us);
   c.dram_drain_s = units::us_to_s(hw.dram_drain_us);
+  c.dram_fixed_s = c.dram_ramp_s + c.dram_drain_s;
   // A CTA's fixed cycles as the tensor flops its SM could have done meanwhile, at the op's efficiency.
   const double cta_overhead_s = s.sm_count > 0 ? hw.cta_overhead_cycles / c.clock_hz / s.sm_count : 0.0;
   for (std::size_t m = 0; m < kTensorModeCount; ++m) {
@@ -102,6 +103,7 @@ double wave_efficiency(const Op& op, int sm_count, double attention_query_tile, 
     const std::int64_t padded_m = g.m < kMinTileSide ? g.m : tiles_m << t.log2_m;
     const std::int64_t padded_n = g.n < kMinTileSide ? g.n : tiles_n << t.log2_n;
     const double fill = static_cast<double>(g.m * g.n) / static_cast<double>(padded_m * padded_n);
+    if (t.efficiency * fill <= best) continue;  // nor with its padding
     for (std::int64_t split = 1; split <= max_split; ++split) {
       const std::int64_t ctas = tiles * split;
       const std::int64_t slots = (ctas + s - 1) / s * s;
@@ -159,7 +161,7 @@ namespace {
   // cannot start its tiles before their operands arrive). Under programmatic dependent launch a kernel
   // starts while the previous one drains and may stream its weights (which depend on nothing) before it
   // waits: weight-streaming ops hide the ramp, not their own drain.
-  if (t.dram_bytes > 0) {
+  if (t.dram_bytes > 0 && card.dram_fixed_s > 0) {
     const int n = kernels > 0 ? kernels : std::max(1, op.kernels);
     const double fixed_s = n * (card.dram_drain_s + (dependent_launch && op.weight_bytes > 0 ? 0.0 : card.dram_ramp_s));
     t.memory_s += fixed_s;

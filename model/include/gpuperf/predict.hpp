@@ -48,6 +48,7 @@ struct EffectiveCard {
   double latency_s_per_kernel = 0;
   double dram_ramp_s = 0;   // per kernel that reads or writes DRAM: first-byte latency
   double dram_drain_s = 0;  // per kernel that reads or writes DRAM: drain of the last wave
+  double dram_fixed_s = 0;  // ramp + drain (zero: no fixed DRAM time on this card)
   // A tensor-core CTA's fixed cost (pipeline fill, epilogue) as the tensor flops its SM could have done
   // in that time: cta_overhead_cycles / clock x the mode's per-SM rate x tensor_efficiency (GEMMs) or
   // attention_efficiency (fused attention).
