@@ -173,8 +173,9 @@ TEST(Measurements, ValidateMicroFilesBecomeOneOpPoints) {
     EXPECT_EQ(p.gpu_id, "h100-sxm");
     // Each point under the stack it was timed with: GEMVs in graphs (with programmatic dependent launch
     // where they ran with it), the rest in launch loops.
-    const bool gemv = p.micro_id.rfind("gemv", 0) == 0;
-    EXPECT_EQ(p.stack_id, !gemv                                          ? "cuda-stream"
+    const bool gemv = p.micro_id.rfind("gemv", 0) == 0, gemm = p.micro_id.rfind("gemm", 0) == 0;
+    EXPECT_EQ(p.stack_id, gemm                                           ? "cuda-stream-cublas"
+                          : !gemv                                        ? "cuda-stream"
                           : p.micro_id.find("-pdl") != std::string::npos ? "cuda-graph-pdl"
                                                                          : "cuda-graph")
         << p.micro_id;
@@ -210,9 +211,8 @@ TEST(Measurements, ValidateMicroFilesBecomeOneOpPoints) {
   EXPECT_EQ(copies, 1);  // the plain copy kernel
   EXPECT_EQ(gemvs, 6);   // the fastest kernel of each LLaMA-13B shape, in a plain graph and with PDL
   ASSERT_EQ(gemv_by_shape_and_stack.size(), 6u);
-  // Run 18: PDL hides part of each GEMV's fixed cost (q/k/v/o 8.68 -> 6.98 us).
-  EXPECT_DOUBLE_EQ(gemv_by_shape_and_stack["5120x5120 cuda-graph"], 1606.013);
-  EXPECT_DOUBLE_EQ(gemv_by_shape_and_stack["5120x5120 cuda-graph-pdl"], 1996.857);
+  // PDL hides part of each GEMV's fixed cost (run 22, q/k/v/o: 1606 -> 1997 GB/s in run 18).
+  EXPECT_GT(gemv_by_shape_and_stack["5120x5120 cuda-graph-pdl"], 1.1 * gemv_by_shape_and_stack["5120x5120 cuda-graph"]);
   EXPECT_GE(attentions, 8);  // every SD 1.5 self- and cross-attention shape at both resolutions
 }
 

@@ -118,15 +118,18 @@ TEST(Roofline, AttentionWavesCountOneCtaPerQueryTile) {
   EXPECT_DOUBLE_EQ(wave_efficiency(a, 28, 0, 0), 16.0 / 28);
 }
 
-TEST(Roofline, ActivationProducedJustBeforeIsReadFromL2) {
+TEST(Roofline, ActivationProducedJustBeforeIsReadFromL2AndEveryOutputIsWrittenBack) {
   auto card = effective_card(gpu("rtx-4090"), hw());
   Op op = tiny("add");
   op.activation_bytes = 8e6;
   op.write_bytes = 8e6;
   OpTiming from_l2 = time_op(card, hw(), op, 8e6);
   OpTiming from_dram = time_op(card, hw(), op, 0);
-  EXPECT_DOUBLE_EQ(from_l2.l2_bytes, 16e6);
-  EXPECT_DOUBLE_EQ(from_dram.dram_bytes, 8e6);
+  // The input left in L2 by the op before is read there; the output, though it fits in L2, is written
+  // back to DRAM (write-back cache: later outputs evict it).
+  EXPECT_DOUBLE_EQ(from_l2.l2_bytes, 8e6);
+  EXPECT_DOUBLE_EQ(from_l2.dram_bytes, 8e6);
+  EXPECT_DOUBLE_EQ(from_dram.dram_bytes, 16e6);
   EXPECT_LT(from_l2.memory_s, from_dram.memory_s);
 }
 
@@ -184,13 +187,15 @@ TEST(Roofline, DramRampDelaysStreamingAndMathAlike) {
   EXPECT_EQ(g.bound, Bound::compute);
   EXPECT_NEAR(g.compute_s - g0.compute_s, 3e-6, 1e-15);
   EXPECT_NEAR(g.gpu_s - g0.gpu_s, 3e-6, 1e-15);
-  // An op whose only input is still in L2 (and whose output stays there) touches no DRAM: no ramp.
+  // An op whose only input is still in L2 reads no DRAM, and its stores are posted: no ramp.
   OpTiming l2 = time_op(card, h, tiny("l2"), 1024);
-  EXPECT_EQ(l2.dram_bytes, 0.0);
+  OpTiming l2_flat = time_op(flat, hw(), tiny("l2"), 1024);
+  EXPECT_EQ(l2.dram_bytes, 1024.0);
   EXPECT_DOUBLE_EQ(l2.compute_s, 0.0);
+  EXPECT_DOUBLE_EQ(l2.memory_s, l2_flat.memory_s);
 }
 
-TEST(Timeline, DependentLaunchHidesTheRampOfWeightStreamsNotTheirDrain) {
+TEST(Timeline, DependentLaunchHidesTheRampOfWeightStreamsOnly) {
   HardwareParams h = hw();
   h.dram_ramp_us = 3.0;
   Graph g;
@@ -203,13 +208,23 @@ TEST(Timeline, DependentLaunchHidesTheRampOfWeightStreamsNotTheirDrain) {
   StepPrediction b = simulate_step(gpu("h100-sxm"), g, h, pdl, true);
   EXPECT_NEAR(a.ops[0].gpu_s - b.ops[0].gpu_s, 3e-6, 1e-15);
   EXPECT_DOUBLE_EQ(a.ops[1].gpu_s, b.ops[1].gpu_s);
-  // The drain of a kernel's last wave is never hidden: it costs both stacks the same.
-  h.dram_drain_us = 2.0;
-  StepPrediction c = simulate_step(gpu("h100-sxm"), g, h, plain, true);
-  StepPrediction d = simulate_step(gpu("h100-sxm"), g, h, pdl, true);
-  EXPECT_NEAR(c.ops[0].gpu_s - a.ops[0].gpu_s, 2e-6, 1e-15);
-  EXPECT_NEAR(d.ops[0].gpu_s - b.ops[0].gpu_s, 2e-6, 1e-15);
-  EXPECT_NEAR(d.ops[1].gpu_s - b.ops[1].gpu_s, 2e-6, 1e-15);
+}
+
+TEST(Timeline, TheGapBetweenKernelsAddsToEveryKernelWhateverBindsIt) {
+  HardwareParams h = hw();
+  Graph g;
+  g.ops.push_back(gemm(4096, 4096, 4096));  // compute-bound, far longer than any latency
+  g.ops.push_back(tiny("a"));               // latency-bound
+  StackParams s{0.0, 0.0, false, true, false};
+  StepPrediction a = simulate_step(gpu("h100-sxm"), g, h, s, true);
+  h.kernel_gap_us = 2.0;
+  StepPrediction b = simulate_step(gpu("h100-sxm"), g, h, s, true);
+  ASSERT_EQ(a.ops.size(), 2u);
+  for (std::size_t i = 0; i < 2; ++i) {
+    EXPECT_NEAR(b.ops[i].gpu_s - a.ops[i].gpu_s, 2e-6, 1e-15) << i;
+    EXPECT_EQ(b.ops[i].bound, a.ops[i].bound) << i;  // the gap does not change what binds the kernel
+  }
+  EXPECT_NEAR(b.seconds - a.seconds, 4e-6, 1e-12);
 }
 
 namespace {

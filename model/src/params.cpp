@@ -47,7 +47,7 @@ const std::vector<std::string>& hardware_param_names() {
       "tensor_efficiency",      "attention_efficiency", "cuda_core_efficiency", "dram_efficiency",
       "l2_efficiency",          "l2_resident_fraction", "clock_ratio",          "kernel_latency_cycles",
       "dequant_ops_per_weight", "attention_query_tile", "dram_ramp_us",         "cta_overhead_cycles",
-      "dram_drain_us"};
+      "kernel_gap_us"};
   return names;
 }
 
@@ -58,7 +58,7 @@ HardwareParams resolve_hardware(const ParamSet& params, std::string_view arch_id
                       &hw.dram_efficiency,      &hw.l2_efficiency,         &hw.l2_resident_fraction,
                       &hw.clock_ratio,          &hw.kernel_latency_cycles, &hw.dequant_ops_per_weight,
                       &hw.attention_query_tile, &hw.dram_ramp_us,          &hw.cta_overhead_cycles,
-                      &hw.dram_drain_us};
+                      &hw.kernel_gap_us};
   const auto& names = hardware_param_names();
   for (std::size_t i = 0; i < names.size(); ++i) {
     auto v = params.lookup(arch_id, names[i]);

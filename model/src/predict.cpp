@@ -46,9 +46,8 @@ EffectiveCard effective_card(const Gpu& gpu, const HardwareParams& hw) {
   c.dram_s_per_byte = 1.0 / c.dram_bytes_s;
   c.l2_s_per_byte = 1.0 / c.l2_bytes_s;
   c.latency_s_per_kernel = hw.kernel_latency_cycles / c.clock_hz;
+  c.gap_s_per_kernel = units::us_to_s(hw.kernel_gap_us);
   c.dram_ramp_s = units::us_to_s(hw.dram_ramp_us);
-  c.dram_drain_s = units::us_to_s(hw.dram_drain_us);
-  c.dram_fixed_s = c.dram_ramp_s + c.dram_drain_s;
   // A CTA's fixed cycles as the tensor flops its SM could have done meanwhile, at the op's efficiency.
   const double cta_overhead_s = s.sm_count > 0 ? hw.cta_overhead_cycles / c.clock_hz / s.sm_count : 0.0;
   for (std::size_t m = 0; m < kTensorModeCount; ++m) {
@@ -138,11 +137,13 @@ namespace {
     }
   }
   if (op.dequant_weights > 0) t.compute_s += op.dequant_weights * card.dequant_s_per_weight;
-  // Memory: what was produced just before and fits in L2 is read from L2; a small output stays in L2.
-  double l2_in = std::min(l2_input_bytes, op.activation_bytes);
-  double l2_out = op.write_bytes <= card.l2_resident_bytes ? op.write_bytes : 0.0;
-  t.l2_bytes = l2_in + l2_out;
+  // Memory: what was produced just before and fits in L2 is read from L2. Writes go to DRAM: the L2 is
+  // write-back, so an output it holds for the next op is still written back when later outputs evict it.
+  const double l2_in = std::min(l2_input_bytes, op.activation_bytes);
+  t.l2_bytes = l2_in;
   t.dram_bytes = op.bytes() - t.l2_bytes;
+  // Whether the kernel waits on DRAM: it reads from there (its stores are posted into the L2).
+  bool reads_dram = t.dram_bytes > op.write_bytes;
   // Fused attention: every query tile streams the whole K and V of its (sequence, head). The graph
   // counts them once; the other passes hit L2 when one head's K and V fit there, else DRAM.
   if (op.op_class == OpClass::attention && hw.attention_query_tile > 0 && op.gemm.m > 0) {
@@ -153,19 +154,18 @@ namespace {
       t.l2_bytes += rereads;
     } else {
       t.dram_bytes += rereads;
+      reads_dram = reads_dram || rereads > 0;
     }
   }
   t.memory_s = t.dram_bytes * card.dram_s_per_byte + t.l2_bytes * card.l2_s_per_byte;
-  // A kernel that touches DRAM waits for its first bytes (the ramp) and for its last wave to drain: fixed
-  // times per kernel, which its math waits for as much as its streaming does (a compute-bound kernel
-  // cannot start its tiles before their operands arrive). Under programmatic dependent launch a kernel
-  // starts while the previous one drains and may stream its weights (which depend on nothing) before it
-  // waits: weight-streaming ops hide the ramp, not their own drain.
-  if (t.dram_bytes > 0 && card.dram_fixed_s > 0) {
-    const int n = kernels > 0 ? kernels : std::max(1, op.kernels);
-    const double fixed_s = n * (card.dram_drain_s + (dependent_launch && op.weight_bytes > 0 ? 0.0 : card.dram_ramp_s));
-    t.memory_s += fixed_s;
-    t.compute_s += fixed_s;
+  // A kernel that reads DRAM waits for its first bytes: a fixed time per kernel (the ramp), which its math
+  // waits for as much as its streaming does (a compute-bound kernel cannot start its tiles before their
+  // operands arrive). Under programmatic dependent launch a kernel starts while the previous one drains
+  // and may stream its weights (which depend on nothing) before it waits: weight streams hide the ramp.
+  if (reads_dram && card.dram_ramp_s > 0 && !(dependent_launch && op.weight_bytes > 0)) {
+    const double ramp_s = card.dram_ramp_s * (kernels > 0 ? kernels : std::max(1, op.kernels));
+    t.memory_s += ramp_s;
+    t.compute_s += ramp_s;
   }
   t.latency_s = (kernels > 0 ? kernels : op.kernels) * card.latency_s_per_kernel;
   // The front end prepares the next kernel while the current one runs: a kernel costs its longest term.
@@ -174,6 +174,13 @@ namespace {
     t.bound = Bound::latency;
   } else {
     t.bound = t.compute_s >= t.memory_s ? Bound::compute : Bound::memory;
+  }
+  // Between two kernels of a stream the front end idles for a fixed gap (the next grid launches after the
+  // last block of the previous one retires): serial with the kernel's own time, counted as latency.
+  if (card.gap_s_per_kernel > 0) {
+    const double gap_s = (kernels > 0 ? kernels : std::max(1, op.kernels)) * card.gap_s_per_kernel;
+    t.gpu_s += gap_s;
+    t.latency_s += gap_s;
   }
   return t;
 }

@@ -60,8 +60,8 @@ struct HardwareParams {
   double kernel_latency_cycles = 0;   // fixed GPU time per kernel (launch, ramp, tail), in core cycles
   double dequant_ops_per_weight = 0;  // CUDA-core operations to unpack one 4-bit weight
   double attention_query_tile = 0;    // queries per CTA of fused attention; each CTA streams its head's K and V
-  double dram_ramp_us = 0;            // per kernel that touches DRAM: first-byte latency (PDL hides it)
-  double dram_drain_us = 0;           // per kernel that touches DRAM: drain of its last wave (never hidden)
+  double dram_ramp_us = 0;            // per kernel that reads DRAM: first-byte latency (PDL hides it)
+  double kernel_gap_us = 0;           // dead time between consecutive kernels of a stream, added to each
   double cta_overhead_cycles = 0;     // fixed core cycles per tensor-core CTA (GEMM tile, attention query tile)
 };
 

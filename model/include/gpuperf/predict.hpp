@@ -46,9 +46,8 @@ struct EffectiveCard {
   double dram_s_per_byte = 0;
   double l2_s_per_byte = 0;
   double latency_s_per_kernel = 0;
-  double dram_ramp_s = 0;   // per kernel that reads or writes DRAM: first-byte latency
-  double dram_drain_s = 0;  // per kernel that reads or writes DRAM: drain of the last wave
-  double dram_fixed_s = 0;  // ramp + drain (zero: no fixed DRAM time on this card)
+  double gap_s_per_kernel = 0;  // dead time between consecutive kernels, serial with them
+  double dram_ramp_s = 0;       // per kernel that reads or writes DRAM: first-byte latency
   // A tensor-core CTA's fixed cost (pipeline fill, epilogue) as the tensor flops its SM could have done
   // in that time: cta_overhead_cycles / clock x the mode's per-SM rate x tensor_efficiency (GEMMs) or
   // attention_efficiency (fused attention).
