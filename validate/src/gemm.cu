@@ -2,7 +2,9 @@
 // int8, fp8 where the card has it) at 8192^3 and at real workload shapes: SD 1.5 convolutions as
 // implicit GEMMs, SD attention as batched GEMMs, LLaMA-13B prefill linears. Operands are random, the
 // layout is TN (the one every dtype supports), the fastest of cuBLASLt's heuristic candidates is kept,
-// and sampled outputs are checked against a float64 host reference before timing.
+// and sampled outputs are checked against a float64 host reference before timing. Each call is timed in a
+// loop of calls (the host issues each one) and, at the workload shapes, also captured N times into a CUDA
+// graph that is replayed (the GPU's time per call, without the host's ~6 us per cublasLtMatmul call).
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_fp8.h>
@@ -11,6 +13,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 
 #include "common.cuh"
 
@@ -198,8 +201,13 @@ class LtProblem {
   // Poisons D, runs `algo` once and compares 48 sampled outputs with a float64 host reference; false
   // (after recording the failed check) if the relative error exceeds the mode's tolerance.
   bool check(Context& ctx, const cublasLtMatmulAlgo_t* algo) {
+    return check_after(ctx, id_, [&] { matmul(algo); });
+  }
+  // The same check of D after `run`, which must write D on the problem's stream (one call, or a graph of
+  // calls replayed); `what` names the figure in a failed check.
+  bool check_after(Context& ctx, const std::string& what, const std::function<void()>& run) {
     GV_CUDA(cudaMemsetAsync(D_.get(), 0xFF, D_.bytes(), g_.s));
-    matmul(algo);
+    run();
     GV_CUDA(cudaStreamSynchronize(g_.s));
     const size_t ea = el_size(mode_.ab), ed = el_size(mode_.cd);
     std::vector<unsigned char> acol(size_t(sh_.k) * ea), bcol(size_t(sh_.k) * ea), dv(ed);
@@ -225,7 +233,7 @@ class LtProblem {
     const double rel = std::sqrt(err2 / std::max(ref2, 1e-300));
     if (!(rel <= mode_.tol)) {
       char buf[200];
-      std::snprintf(buf, sizeof buf, "%s: relative error %.3g over 48 sampled outputs exceeds %.3g", id_.c_str(), rel,
+      std::snprintf(buf, sizeof buf, "%s: relative error %.3g over 48 sampled outputs exceeds %.3g", what.c_str(), rel,
                     mode_.tol);
       ctx.fail(buf);
       return false;
@@ -262,9 +270,102 @@ class LtProblem {
   alignas(8) unsigned char alpha_[8] = {}, beta_[8] = {};
 };
 
+// `calls` calls captured into one CUDA graph on stream `s` and instantiated. The constructor throws if a call
+// cannot be captured (or the graph not instantiated), after ending and dropping the broken capture so that
+// the stream stays usable.
+class CallGraph {
+ public:
+  CallGraph(cudaStream_t s, int calls, const std::function<void()>& call) : s_(s) {
+    GV_CUDA(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
+    try {
+      for (int i = 0; i < calls; ++i) call();
+    } catch (...) {
+      cudaGraph_t broken = nullptr;
+      cudaStreamEndCapture(s, &broken);
+      if (broken) cudaGraphDestroy(broken);
+      cudaGetLastError();
+      throw;
+    }
+    GV_CUDA(cudaStreamEndCapture(s, &h_.graph));
+    GV_CUDA(cudaGraphGetNodes(h_.graph, nullptr, &nodes_));
+    GV_CUDA(cudaGraphInstantiate(&h_.exec, h_.graph, 0));
+  }
+  CallGraph(const CallGraph&) = delete;
+  CallGraph& operator=(const CallGraph&) = delete;
+  void launch() const { GV_CUDA(cudaGraphLaunch(h_.exec, s_)); }
+  std::size_t nodes() const { return nodes_; }
+
+ private:
+  // Destroyed in any case (also when the constructor throws half-way).
+  struct Handles {
+    cudaGraph_t graph = nullptr;
+    cudaGraphExec_t exec = nullptr;
+    Handles() = default;
+    Handles(const Handles&) = delete;
+    Handles& operator=(const Handles&) = delete;
+    ~Handles() {
+      if (exec) cudaGraphExecDestroy(exec);
+      if (graph) cudaGraphDestroy(graph);
+    }
+  };
+  cudaStream_t s_;
+  Handles h_;
+  std::size_t nodes_ = 0;
+};
+
+// The graph-launched figure of one case: the autotuned algorithm's calls captured into a CUDA graph (N calls,
+// N picked so that one replay takes about 2 ms of GPU time: first from the loop's time per call, then, if the
+// first graph replays in under 1.5 ms, from the graph's own time per call), the graph replayed in the timed
+// batches; seconds per call = replay time / N. So the GPU's time per call is timed, not the host's issue
+// rate (run 22: 6.23 us of host per cublasLtMatmul call). D is checked after the replays (poisoned, one
+// more replay, the sampled comparison); a call that cannot be captured skips the figure (line on stderr).
+void run_graph_case(Context& ctx, LtProblem& p, const cublasLtMatmulAlgo_t* algo, cudaStream_t s, double flops,
+                    const std::string& unit, double loop_s_per_call, int reps, std::vector<Condition> cond) {
+  const std::string id = p.id() + "-graph";
+  const double target_s = 2e-3;
+  const int max_calls = 4000;
+  auto calls_for = [&](double s_per_call) {
+    const double n = s_per_call > 0 ? std::ceil(target_s / s_per_call) : double(max_calls);
+    return int(std::clamp(n, 1.0, double(max_calls)));
+  };
+  auto capture = [&](int calls) -> std::unique_ptr<CallGraph> {
+    try {
+      return std::make_unique<CallGraph>(s, calls, [&] { p.matmul(algo); });
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "gemm: %s: the call could not be captured into a CUDA graph (%s), skipped\n", id.c_str(),
+                   e.what());
+      cudaGetLastError();
+      return nullptr;
+    }
+  };
+  int calls = calls_for(loop_s_per_call);
+  std::unique_ptr<CallGraph> graph = capture(calls);
+  if (!graph) return;
+  auto replay = [&](int) { graph->launch(); };
+  const auto probe = time_batches(s, 2, 1, replay, 1);
+  const double probe_s = *std::min_element(probe.begin(), probe.end());
+  if (probe_s < 0.75 * target_s && calls < max_calls) {
+    calls = calls_for(probe_s / calls);
+    graph.reset();
+    graph = capture(calls);
+    if (!graph) return;
+  }
+  if (graph->nodes() != std::size_t(calls))
+    std::fprintf(stderr, "gemm: %s: %d calls captured as %zu graph nodes\n", id.c_str(), calls, graph->nodes());
+  SmClockSampler clocks(ctx.nvml);
+  auto t = time_batches(s, reps, 1, replay, 2, &clocks);
+  for (double& v : t) v /= calls;
+  if (!p.check_after(ctx, id, [&] { graph->launch(); })) return;
+  cond.push_back({"launch", std::string("graph")});
+  cond.push_back({"calls_per_graph", std::int64_t(calls)});
+  for (auto& c : sm_clock_conditions(clocks.mhz())) cond.push_back(std::move(c));
+  ctx.add(make_measurement(id, "gemm_tflops", unit, rates_from_times(t, flops, 1e-12), std::move(cond)));
+}
+
 // Runs one case: checks the heuristic's first candidate, times every candidate briefly, re-checks the
-// fastest and times it (skipped, after a line on stderr, if cuBLASLt has no algorithm here).
-void run_case(Context& ctx, Gemm& g, const Mode& mode, const Shape& sh, int reps) {
+// fastest and times it in a loop of calls (skipped, after a line on stderr, if cuBLASLt has no algorithm
+// here); with `graph`, then also the same algorithm's calls captured into a CUDA graph (run_graph_case).
+void run_case(Context& ctx, Gemm& g, const Mode& mode, const Shape& sh, int reps, bool graph = false) {
   LtProblem p(g, mode, sh);
   const cudaStream_t s = g.s;
   if (p.found() == 0) {
@@ -290,19 +391,21 @@ void run_case(Context& ctx, Gemm& g, const Mode& mode, const Shape& sh, int reps
   // The SM clock is sampled through the timed window (the dense GEMMs run power-limited).
   SmClockSampler clocks(ctx.nvml);
   auto t = time_batches(s, reps, inner, call, 2, &clocks);
-  std::vector<Condition> cond = {{"dtype", mode.dtype},
-                                 {"accumulate", mode.accumulate},
-                                 {"m", sh.m},
-                                 {"n", sh.n},
-                                 {"k", sh.k},
-                                 {"batch", sh.batch},
-                                 {"shape", sh.label},
-                                 {"layout", std::string("TN")},
-                                 {"library", std::string("cublasLt")},
-                                 {"candidates", std::int64_t(p.found())}};
+  const std::vector<Condition> base = {{"dtype", mode.dtype},
+                                       {"accumulate", mode.accumulate},
+                                       {"m", sh.m},
+                                       {"n", sh.n},
+                                       {"k", sh.k},
+                                       {"batch", sh.batch},
+                                       {"shape", sh.label},
+                                       {"layout", std::string("TN")},
+                                       {"library", std::string("cublasLt")},
+                                       {"candidates", std::int64_t(p.found())}};
+  const std::string unit = mode.dtype == "int8" ? "TOPS" : "TFLOP/s";
+  std::vector<Condition> cond = base;
   for (auto& c : sm_clock_conditions(clocks.mhz())) cond.push_back(std::move(c));
-  ctx.add(make_measurement(p.id(), "gemm_tflops", mode.dtype == "int8" ? "TOPS" : "TFLOP/s",
-                           rates_from_times(t, flops, 1e-12), std::move(cond)));
+  ctx.add(make_measurement(p.id(), "gemm_tflops", unit, rates_from_times(t, flops, 1e-12), std::move(cond)));
+  if (graph) run_graph_case(ctx, p, p.algo(best), s, flops, unit, *std::min_element(t.begin(), t.end()), reps, base);
 }
 
 // Host cost of one cublasLtMatmul call: the algorithm chosen beforehand (the heuristic's first), the
@@ -396,7 +499,8 @@ void run_gemm(Context& ctx) {
       {"sd15-ff-proj-64x64-320", 2 * 64 * 64, 2560, 320, 1},
       {"sd15-ff-out-64x64-320", 2 * 64 * 64, 320, 1280, 1},
   };
-  for (const auto& sh : shapes) run_case(ctx, g, fp16_32, sh, reps);
+  // Each also captured into a CUDA graph (`-graph` ids, launch: graph): the small ones' loops time the host.
+  for (const auto& sh : shapes) run_case(ctx, g, fp16_32, sh, reps, /*graph=*/true);
   for (const auto& sh : {shapes[0], shapes[6], shapes[7]}) run_case(ctx, g, fp16_16, sh, reps);
   // Host cost of one cublasLtMatmul call: an SD linear layer and a LLaMA-13B decode linear (one token).
   for (const Shape& sh : {shapes[9], Shape{"llama13b-decode-1x5120x5120", 1, 5120, 5120, 1}})
