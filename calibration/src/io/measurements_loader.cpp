@@ -211,16 +211,18 @@ MeasurementSet load_micro_set(MapReader& r, const fs::path& path, const Catalog&
   if (!catalog.find_gpu(card)) r.fail("card_id", "unknown GPU '" + card + "'");
   r.node("device");
   r.node("peaks");
-  // How each kind was timed: cuBLASLt GEMMs in call loops (cuda-stream-cublas), attention and copies in
-  // launch loops (cuda-stream), the 4-bit GEMVs in CUDA graphs, with programmatic dependent launch where
-  // their conditions say pdl: yes.
+  // How each kind was timed: cuBLASLt GEMMs in call loops (cuda-stream-cublas) or, where their conditions
+  // say launch: graph, captured in CUDA graphs (cuda-graph); attention and copies in launch loops
+  // (cuda-stream); the 4-bit GEMVs in CUDA graphs, with programmatic dependent launch where their
+  // conditions say pdl: yes.
   for (const char* id : {"cuda-stream", "cuda-stream-cublas", "cuda-graph", "cuda-graph-pdl"})
     if (!find_by_id(stacks, id, [](const StackSpec& x) { return x.id; }))
       r.fail("micro", std::string("the ") + id + " stack is missing from the spec tree");
   set.description = "gpuperf-validate micro-benchmarks on " + card + ", " + date;
   set.conditions =
       "each timed kernel as a one-op step under the stack it was timed with: cuda-stream-cublas (cuBLASLt GEMMs in "
-      "call loops), cuda-stream (launch loops: attention, copies), cuda-graph or cuda-graph-pdl (4-bit GEMVs)";
+      "call loops), cuda-graph (cuBLASLt GEMMs captured in graphs), cuda-stream (launch loops: attention, copies), "
+      "cuda-graph or cuda-graph-pdl (4-bit GEMVs)";
   YAML::Node list = r.sequence("micro");
   for (std::size_t i = 0; i < list.size(); ++i) {
     MapReader item(list[i], path.string(), "micro[" + std::to_string(i) + "]");
@@ -238,8 +240,9 @@ MeasurementSet load_micro_set(MapReader& r, const fs::path& path, const Catalog&
     pt.gpu_id = card;
     pt.model_id = "micro";
     auto pdl = conditions.find("pdl");
+    auto launch = conditions.find("launch");
     if (kind == "gemm_tflops")
-      pt.stack_id = "cuda-stream-cublas";
+      pt.stack_id = launch != conditions.end() && launch->second == "graph" ? "cuda-graph" : "cuda-stream-cublas";
     else if (kind != "gemv_q4_gb_s")
       pt.stack_id = "cuda-stream";
     else
