@@ -133,6 +133,28 @@ TEST(Roofline, ActivationProducedJustBeforeIsReadFromL2AndEveryOutputIsWrittenBa
   EXPECT_LT(from_l2.memory_s, from_dram.memory_s);
 }
 
+TEST(Timeline, AStepRepeatedOnTheSameBuffersFindsItsOperandsInL2) {
+  // One GEMM called again and again (a micro-benchmark): A (5.2 MB) and B fit in the H100's L2, so
+  // after the first call they are read from there and the kernel waits on no DRAM ramp.
+  HardwareParams h = hw();
+  h.dram_ramp_us = 3.0;
+  Graph g;
+  g.ops.push_back(gemm(8192, 320, 320));
+  StackParams s{0.0, 0.0, false, true, false};
+  StepPrediction cold = simulate_step(gpu("h100-sxm"), g, h, s, true);
+  g.warm_l2 = true;
+  StepPrediction warm = simulate_step(gpu("h100-sxm"), g, h, s, true);
+  const Op& op = g.ops[0];
+  EXPECT_DOUBLE_EQ(warm.ops[0].l2_bytes, op.activation_bytes + op.weight_bytes);
+  EXPECT_DOUBLE_EQ(warm.ops[0].dram_bytes, op.write_bytes);  // the output is still written back
+  EXPECT_NEAR(cold.ops[0].compute_s - warm.ops[0].compute_s, 3e-6, 1e-15);
+  // An op too large for the L2 reads DRAM even when repeated.
+  Graph big;
+  big.ops.push_back(gemm(8192, 8192, 8192));
+  big.warm_l2 = true;
+  EXPECT_GT(simulate_step(gpu("h100-sxm"), big, h, s, true).ops[0].dram_bytes, big.ops[0].write_bytes);
+}
+
 TEST(Roofline, FlashAttentionRereadsKvFromDramWhenOneHeadDoesNotFitInL2) {
   // 2048x1152 self-attention at the UNet's first level: 36864 tokens, 40-dim heads, 16 (batch x heads).
   Op op;

@@ -87,6 +87,9 @@ struct Graph {
   std::vector<Op> ops;
   std::optional<RepeatedBlock> repeat;  // set by find_repeated_block; lets predictions skip ahead
   TimingIndex timing;                   // set by index_timings; ignored unless it covers every op
+  // The step repeats on the same buffers (a micro-benchmark calling one kernel again and again): an op
+  // whose operands and output fit in the L2 finds its operands there, left by the previous repetition.
+  bool warm_l2 = false;
 };
 
 // Two ops cost the same on any card when every field the roofline reads is equal (names aside).
