@@ -80,6 +80,20 @@ TEST(Explain, ASlowerCardNamesWhereTheTimeIsLost) {
   EXPECT_FALSE(has(r.out, "saved per step")) << r.out;
 }
 
+TEST(Predict, AWorkloadThatDoesNotFitTheCardIsFlaggedNotHidden) {
+  // LLaMA-13B in fp16 needs 26 GB of weights: more than an RTX 4090's 24 GiB. The figure comes with
+  // fits: false and a warning; in 4-bit it fits and nothing is said.
+  auto big = run({"predict", "--gpu", "rtx-4090", "--model", "llama-13b", "--weights", "fp16", "--format", "json"});
+  ASSERT_EQ(big.code, 0) << big.err;
+  EXPECT_TRUE(has(big.out, "\"fits\": false")) << big.out;
+  EXPECT_TRUE(has(big.err, "does NOT fit")) << big.err;
+  auto small =
+      run({"predict", "--gpu", "rtx-4090", "--model", "llama-13b", "--weights", "gptq4-g128", "--format", "json"});
+  ASSERT_EQ(small.code, 0) << small.err;
+  EXPECT_TRUE(has(small.out, "\"fits\": true")) << small.out;
+  EXPECT_FALSE(has(small.err, "does NOT fit")) << small.err;
+}
+
 TEST(Explain, PerClassTableNamesTheBound) {
   auto r = run({"explain", "--gpu", "rtx-3060-12gb", "--model", "sd15"});
   ASSERT_EQ(r.code, 0) << r.err;

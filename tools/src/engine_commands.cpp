@@ -82,6 +82,17 @@ int predict(const std::vector<std::string>& args, Context& ctx, const CommandSpe
   WorkloadPrediction p = predict_or_throw(e, r);
   auto [lo, hi] = interval_of(e, r);
   const StepPrediction& s = p.step;
+  // Whether the workload fits the card's memory: the model times the kernels, not offloading, so a
+  // workload that does not fit gets its figure with a warning, never silently.
+  const MemoryFootprint fp = r.model->sd() ? memory_footprint(*r.model->sd(), std::get<SdScenario>(r.scenario))
+                                           : memory_footprint(*r.model->llama(), std::get<LlamaScenario>(r.scenario));
+  const double capacity_bytes = units::gib_to_bytes(r.gpu->spec.memory.capacity_gib);
+  const bool fits = fp.total() <= capacity_bytes;
+  const std::string memory_note =
+      "memory: " + format_sig(fp.total() / 1e9, 3) + " GB needed (weights " + format_sig(fp.weight_bytes / 1e9, 3) +
+      " GB), " + format_sig(capacity_bytes / 1e9, 3) + " GB on the card" +
+      (fits ? "" : " - does NOT fit: the figure assumes it did (offloading is not modelled)");
+  if (!fits && ctx.err) *ctx.err << "gpuperf predict: warning: " << memory_note << "\n";
   if (parsed->format == Format::json) {
     Json j = Json::object();
     j.set("gpu", r.gpu->spec.id);
@@ -99,6 +110,9 @@ int predict(const std::vector<std::string>& args, Context& ctx, const CommandSpe
     j.set("breakdown", breakdown_json(s));
     j.set("bound", std::string(to_string(s.bound)));
     j.set("kernels", s.kernels);
+    j.set("memory_needed_bytes", fp.total());
+    j.set("memory_capacity_bytes", capacity_bytes);
+    j.set("fits", fits);
     ctx.out = j.dump();
     return 0;
   }
@@ -121,7 +135,7 @@ int predict(const std::vector<std::string>& args, Context& ctx, const CommandSpe
   t.add({r.gpu->spec.id, r.model->id, r.stack->id, Cell(p.value, 3), p.unit, Cell(lo, 3), Cell(hi, 3),
          Cell(s.seconds, 5), Cell(s.host_s, 5), Cell(s.gpu_s, 5), Cell(s.compute_s, 5), Cell(s.memory_s, 5),
          Cell(s.latency_s, 5), Cell(s.idle_s, 5), std::string(to_string(s.bound))});
-  t.footnotes = {"scenario: " + r.scenario_text + "; parameters: " + calibration_label(e)};
+  t.footnotes = {"scenario: " + r.scenario_text + "; parameters: " + calibration_label(e), memory_note};
   ctx.out = t.render(parsed->format);
   return 0;
 }
