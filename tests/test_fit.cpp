@@ -212,6 +212,19 @@ TEST(Fit, IndependentPartsAreFittedApartWithTheirOwnScatter) {
   EXPECT_LT(std::log(ahi / alo), 0.2 * std::log(dhi / dlo));
 }
 
+TEST(Fit, PointsThatNoFreeParameterMovesFormNoBlock) {
+  // Only Ampere's efficiency is free: the Ada points depend on nothing the fit may move. They are still
+  // predicted, but no block without parameters is written (a calibration file refuses one).
+  const std::vector<std::string> free = {"ampere-ga10x.tensor_efficiency"};
+  ParamSet truth = with_free(world().priors, free);
+  auto pts = two_architectures(truth, 0.05);
+  FitResult f = fit_parameters(pts, with_free(world().priors, free), {}, 0);
+  ASSERT_TRUE(f.error.empty()) << f.error;
+  ASSERT_EQ(f.blocks.size(), 1u);
+  EXPECT_EQ(f.blocks[0].names, free);
+  for (std::size_t i = 0; i < pts.size(); ++i) EXPECT_TRUE(std::isfinite(f.predicted[i])) << i;
+}
+
 TEST(Fit, ACardAloneOnItsArchitectureHasNoLeaveOneOutPrediction) {
   const std::vector<std::string> free = {"ampere-ga10x.tensor_efficiency", "ada-ad10x.tensor_efficiency"};
   ParamSet truth = with_free(world().priors, free);

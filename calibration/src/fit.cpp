@@ -178,7 +178,8 @@ FitResult fit_from(const std::vector<PreparedPoint>& points, const ParamSet& sta
   }
   out.predicted.resize(points.size());
   for (std::size_t i = 0; i < points.size(); ++i) out.predicted[i] = std::exp(log_prediction(points[i], out.params));
-  out.blocks = {FitBlock{out.free, out.residual_sd_log, out.dof}};
+  // Points no free parameter moves (all their terms are fixed) form no block: no parameter to bound.
+  if (!out.free.empty()) out.blocks = {FitBlock{out.free, out.residual_sd_log, out.dof}};
   return out;
 }
 
