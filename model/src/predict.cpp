@@ -165,8 +165,9 @@ namespace {
   // waits for as much as its streaming does (a compute-bound kernel cannot start its tiles before their
   // operands arrive). Under programmatic dependent launch a kernel starts while the previous one drains
   // and may stream its weights (which depend on nothing) before it waits: weight streams hide the ramp.
+  const int launches = kernels > 0 ? kernels : std::max(1, op.kernels);
   if (reads_dram && card.dram_ramp_s > 0 && !(dependent_launch && op.weight_bytes > 0)) {
-    const double ramp_s = card.dram_ramp_s * (kernels > 0 ? kernels : std::max(1, op.kernels));
+    const double ramp_s = card.dram_ramp_s * launches;
     t.memory_s += ramp_s;
     t.compute_s += ramp_s;
   }
@@ -181,7 +182,7 @@ namespace {
   // Between two kernels of a stream the front end idles for a fixed gap (the next grid launches after the
   // last block of the previous one retires): serial with the kernel's own time, counted as latency.
   if (card.gap_s_per_kernel > 0) {
-    const double gap_s = (kernels > 0 ? kernels : std::max(1, op.kernels)) * card.gap_s_per_kernel;
+    const double gap_s = launches * card.gap_s_per_kernel;
     t.gpu_s += gap_s;
     t.latency_s += gap_s;
   }

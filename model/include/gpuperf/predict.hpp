@@ -47,7 +47,7 @@ struct EffectiveCard {
   double l2_s_per_byte = 0;
   double latency_s_per_kernel = 0;
   double gap_s_per_kernel = 0;  // dead time between consecutive kernels, serial with them
-  double dram_ramp_s = 0;       // per kernel that reads or writes DRAM: first-byte latency
+  double dram_ramp_s = 0;       // per kernel that reads DRAM: first-byte latency
   // A tensor-core CTA's fixed cost (pipeline fill, epilogue) as the tensor flops its SM could have done
   // in that time: cta_overhead_cycles / clock x the mode's per-SM rate x tensor_efficiency (GEMMs) or
   // attention_efficiency (fused attention).
