@@ -20,6 +20,11 @@ Workload make_workload(const ModelSpec& model, const Scenario& scenario, int sd_
   return w;
 }
 
+MemoryFootprint memory_footprint(const ModelSpec& model, const Scenario& scenario) {
+  if (const auto* sd = std::get_if<SdScenario>(&scenario)) return memory_footprint(*model.sd(), *sd);
+  return memory_footprint(*model.llama(), std::get<LlamaScenario>(scenario));
+}
+
 WorkloadPrediction predict_workload(const Gpu& gpu, const Workload& workload, const ParamSet& params,
                                     const StackSpec& stack, bool keep_ops) {
   WorkloadPrediction out;

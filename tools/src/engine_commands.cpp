@@ -84,8 +84,7 @@ int predict(const std::vector<std::string>& args, Context& ctx, const CommandSpe
   const StepPrediction& s = p.step;
   // Whether the workload fits the card's memory: the model times the kernels, not offloading, so a
   // workload that does not fit gets its figure with a warning, never silently.
-  const MemoryFootprint fp = r.model->sd() ? memory_footprint(*r.model->sd(), std::get<SdScenario>(r.scenario))
-                                           : memory_footprint(*r.model->llama(), std::get<LlamaScenario>(r.scenario));
+  const MemoryFootprint fp = memory_footprint(*r.model, r.scenario);
   const double capacity_bytes = units::gib_to_bytes(r.gpu->spec.memory.capacity_gib);
   const bool fits = fp.total() <= capacity_bytes;
   const std::string memory_note =
@@ -860,8 +859,7 @@ std::string accuracy_report(const Engine& e, std::ostream* progress) {
       row.emplace_back(id);
       for (const auto& st : stacks) {
         Request r = request_for(e, w.set, id, st);
-        MemoryFootprint fp = r.model->sd() ? memory_footprint(*r.model->sd(), std::get<SdScenario>(r.scenario))
-                                           : memory_footprint(*r.model->llama(), std::get<LlamaScenario>(r.scenario));
+        MemoryFootprint fp = memory_footprint(*r.model, r.scenario);
         WorkloadPrediction p = predict_workload(*r.gpu, r.workload, e.params, *r.stack);
         if (!p.error.empty() || fp.total() > units::gib_to_bytes(r.gpu->spec.memory.capacity_gib)) {
           row.emplace_back(std::string("-"));

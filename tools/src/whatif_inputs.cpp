@@ -10,8 +10,7 @@ WhatIfInputs::WhatIfInputs(const Engine& engine, const WhatIfScenario& sc) : eng
   for (const auto& w : sc.workloads) {
     const ModelSpec& m = engine.model(w.model_id);
     graphs_.push_back(make_workload(m, w.scenario, w.sd_pass));
-    footprints_.push_back(m.sd() ? memory_footprint(*m.sd(), std::get<SdScenario>(w.scenario))
-                                 : memory_footprint(*m.llama(), std::get<LlamaScenario>(w.scenario)));
+    footprints_.push_back(memory_footprint(m, w.scenario));
     layer_split_.push_back(std::holds_alternative<LlamaScenario>(w.scenario));
   }
 }

@@ -24,6 +24,9 @@ struct Workload {
 // The scenario must be valid for the model (see validate()) and match its kind.
 Workload make_workload(const ModelSpec& model, const Scenario& scenario, int sd_pass);
 
+// The memory the scenario needs on the card (weights, KV cache, activations), for either kind of model.
+MemoryFootprint memory_footprint(const ModelSpec& model, const Scenario& scenario);
+
 struct WorkloadPrediction {
   std::string error;  // non-empty: no prediction, and why
   double value = 0;   // items per second
