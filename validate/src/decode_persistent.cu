@@ -152,6 +152,23 @@ __device__ __forceinline__ void start_gemv(Ring<R>& ring, const Phase& ph, int b
   }
 }
 
+// A block's GEMV rows out: silu(gate)·up of interleaved pairs, or the fp16 sum (rounded as the unfused
+// chain's GEMV output is) plus the residual row where the phase has one. Shared by the ring and feed kernels.
+template <int WARPS>
+__device__ __forceinline__ void gemv_epilogue(const Phase& ph, const float* sums, int rows, int row0) {
+  if (ph.epi == kSiluPairs) {
+    for (int j = int(threadIdx.x); j < rows / 2; j += WARPS * 32) {
+      const float g = __half2float(__float2half(sums[2 * j])), u = __half2float(__float2half(sums[2 * j + 1]));
+      ph.y[row0 / 2 + j] = __float2half(silu_mul(g, u));
+    }
+  } else {
+    for (int i = int(threadIdx.x); i < rows; i += WARPS * 32) {
+      const float v = __half2float(__float2half(sums[i]));  // the GEMV's fp16 output, as the unfused chain
+      ph.y[row0 + i] = __float2half(ph.epi == kResidual ? __half2float(__ldcg(ph.res + row0 + i)) + v : v);
+    }
+  }
+}
+
 template <int WARPS, int R>
 __device__ void run_gemv(const Phase& ph, Ring<R>& ring, int b, uint4* xs, float* sums, float* red, float eps) {
   int row0;
@@ -165,17 +182,7 @@ __device__ void run_gemv(const Phase& ph, Ring<R>& ring, int b, uint4* xs, float
   __syncthreads();
   ring_run<R, false>(ring, xs, xsum, T, sums, nullptr, lane);
   __syncthreads();
-  if (ph.epi == kSiluPairs) {
-    for (int j = int(threadIdx.x); j < rows / 2; j += WARPS * 32) {
-      const float g = __half2float(__float2half(sums[2 * j])), u = __half2float(__float2half(sums[2 * j + 1]));
-      ph.y[row0 / 2 + j] = __float2half(silu_mul(g, u));
-    }
-  } else {
-    for (int i = int(threadIdx.x); i < rows; i += WARPS * 32) {
-      const float v = __half2float(__float2half(sums[i]));  // the GEMV's fp16 output, as the unfused chain
-      ph.y[row0 + i] = __float2half(ph.epi == kResidual ? __half2float(__ldcg(ph.res + row0 + i)) + v : v);
-    }
-  }
+  gemv_epilogue<WARPS>(ph, sums, rows, row0);
 }
 
 // K/V rows of attention item `item` into L2 (one 128-byte line per thread).
@@ -496,17 +503,7 @@ __device__ void run_gemv_feed(const Phase& ph, const Params& pr, Feed& f, int& k
   }
   if (ct != 0 && cnt > 0) flush();
   __syncthreads();
-  if (ph.epi == kSiluPairs) {
-    for (int j = int(threadIdx.x); j < rows / 2; j += WARPS * 32) {
-      const float g = __half2float(__float2half(sums[2 * j])), u = __half2float(__float2half(sums[2 * j + 1]));
-      ph.y[row0 / 2 + j] = __float2half(silu_mul(g, u));
-    }
-  } else {
-    for (int i = int(threadIdx.x); i < rows; i += WARPS * 32) {
-      const float v = __half2float(__float2half(sums[i]));
-      ph.y[row0 + i] = __float2half(ph.epi == kResidual ? __half2float(__ldcg(ph.res + row0 + i)) + v : v);
-    }
-  }
+  gemv_epilogue<WARPS>(ph, sums, rows, row0);
 }
 
 template <int WARPS, int NS>
