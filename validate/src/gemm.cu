@@ -319,9 +319,12 @@ class CallGraph {
 // batches; seconds per call = replay time / N. So the GPU's time per call is timed, not the host's issue
 // rate (run 22: 6.23 us of host per cublasLtMatmul call). D is checked after the replays (poisoned, one
 // more replay, the sampled comparison); a call that cannot be captured skips the figure (line on stderr).
+// The figure's id is p.id() + `suffix` ("-graph": the autotuned algorithm; "-graph-heuristic": the
+// heuristic's first candidate, what cuBLAS's default choice and PyTorch get).
 void run_graph_case(Context& ctx, LtProblem& p, const cublasLtMatmulAlgo_t* algo, cudaStream_t s, double flops,
-                    const std::string& unit, double loop_s_per_call, int reps, std::vector<Condition> cond) {
-  const std::string id = p.id() + "-graph";
+                    const std::string& unit, double loop_s_per_call, int reps, std::vector<Condition> cond,
+                    const std::string& suffix = "-graph") {
+  const std::string id = p.id() + suffix;
   const double target_s = 2e-3;
   const int max_calls = 4000;
   auto calls_for = [&](double s_per_call) {
@@ -364,7 +367,10 @@ void run_graph_case(Context& ctx, LtProblem& p, const cublasLtMatmulAlgo_t* algo
 
 // Runs one case: checks the heuristic's first candidate, times every candidate briefly, re-checks the
 // fastest and times it in a loop of calls (skipped, after a line on stderr, if cuBLASLt has no algorithm
-// here); with `graph`, then also the same algorithm's calls captured into a CUDA graph (run_graph_case).
+// here); with `graph`, then also the same algorithm's calls captured into a CUDA graph (run_graph_case),
+// both figures with the condition best_candidate (the autotuned candidate's index), and, where that is not
+// the heuristic's first, the first one's calls in a graph too (`-graph-heuristic`, algo: heuristic's first:
+// the default choice that the replay and PyTorch get, against the best of up to 8).
 void run_case(Context& ctx, Gemm& g, const Mode& mode, const Shape& sh, int reps, bool graph = false) {
   LtProblem p(g, mode, sh);
   const cudaStream_t s = g.s;
@@ -377,12 +383,13 @@ void run_case(Context& ctx, Gemm& g, const Mode& mode, const Shape& sh, int reps
   const double flops = 2.0 * double(sh.m) * double(sh.n) * double(sh.k) * double(sh.batch);
   // Autotune among the heuristic's candidates.
   int best = 0;
-  double best_t = 1e30;
+  double best_t = 1e30, first_t = 0;
   for (int c = 0; c < p.found(); ++c) {
     auto call = [&](int) { p.matmul(p.algo(c)); };
     int inner = pick_inner(s, call, 2e-3, 2000);
     auto t = time_batches(s, 3, inner, call);
     double tm = *std::min_element(t.begin(), t.end());
+    if (c == 0) first_t = tm;
     if (tm < best_t) best_t = tm, best = c;
   }
   if (best != 0 && !p.check(ctx, p.algo(best))) return;
@@ -391,21 +398,28 @@ void run_case(Context& ctx, Gemm& g, const Mode& mode, const Shape& sh, int reps
   // The SM clock is sampled through the timed window (the dense GEMMs run power-limited).
   SmClockSampler clocks(ctx.nvml);
   auto t = time_batches(s, reps, inner, call, 2, &clocks);
-  const std::vector<Condition> base = {{"dtype", mode.dtype},
-                                       {"accumulate", mode.accumulate},
-                                       {"m", sh.m},
-                                       {"n", sh.n},
-                                       {"k", sh.k},
-                                       {"batch", sh.batch},
-                                       {"shape", sh.label},
-                                       {"layout", std::string("TN")},
-                                       {"library", std::string("cublasLt")},
-                                       {"candidates", std::int64_t(p.found())}};
+  std::vector<Condition> base = {{"dtype", mode.dtype},
+                                 {"accumulate", mode.accumulate},
+                                 {"m", sh.m},
+                                 {"n", sh.n},
+                                 {"k", sh.k},
+                                 {"batch", sh.batch},
+                                 {"shape", sh.label},
+                                 {"layout", std::string("TN")},
+                                 {"library", std::string("cublasLt")},
+                                 {"candidates", std::int64_t(p.found())}};
+  if (graph) base.push_back({"best_candidate", std::int64_t(best)});
   const std::string unit = mode.dtype == "int8" ? "TOPS" : "TFLOP/s";
   std::vector<Condition> cond = base;
   for (auto& c : sm_clock_conditions(clocks.mhz())) cond.push_back(std::move(c));
   ctx.add(make_measurement(p.id(), "gemm_tflops", unit, rates_from_times(t, flops, 1e-12), std::move(cond)));
-  if (graph) run_graph_case(ctx, p, p.algo(best), s, flops, unit, *std::min_element(t.begin(), t.end()), reps, base);
+  if (!graph) return;
+  run_graph_case(ctx, p, p.algo(best), s, flops, unit, *std::min_element(t.begin(), t.end()), reps, base);
+  if (best != 0) {
+    std::vector<Condition> hc = base;
+    hc.push_back({"algo", std::string("heuristic's first")});
+    run_graph_case(ctx, p, p.algo(0), s, flops, unit, first_t, reps, std::move(hc), "-graph-heuristic");
+  }
 }
 
 // Host cost of one cublasLtMatmul call: the algorithm chosen beforehand (the heuristic's first), the

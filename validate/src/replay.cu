@@ -1,7 +1,8 @@
 // replay: whole-workload replay on the GPU. The op list comes from the model library's graphs
 // (replay_plan.hpp): a LLaMA-13B decode step at context 512 with 4-bit GPTQ-like weights (own GEMV) and
 // with fp16 weights (cuBLAS), and a Stable Diffusion 1.5 UNet step (512x512, CFG batch 2, naive
-// attention; every conv and matmul a cuBLAS GEMM of the op's implicit-GEMM shape). Every weight matrix
+// attention; every conv and matmul a cuBLAS GEMM of the op's implicit-GEMM shape, the weight GEMMs called
+// as PyTorch calls them: output features as cuBLAS's m, D tokens x out row-major). Every weight matrix
 // has its own memory (all 40 layers: nothing stays in L2 between steps); decode attention reads the
 // layer's K/V cache; the other small ops are one kernel each that reads the op's input bytes and writes
 // its output bytes. Each workload runs eagerly and as a CUDA graph; the 4-bit one also with programmatic
@@ -244,12 +245,22 @@ class Replayer {
       }
       case ReplayKind::gemm: {
         const float one = 1, zero = 0;
-        const __half* bmat =
-            op.weight_bytes > 0 ? reinterpret_cast<const __half*>(b_.weights.get() + b_.weight_offset[i]) : b_.gb.get();
-        GV_CUBLAS(cublasGemmStridedBatchedEx(
-            blas_, CUBLAS_OP_T, CUBLAS_OP_N, int(op.m), int(op.n), int(op.k), &one, b_.ga.get(), CUDA_R_16F, int(op.k),
-            op.m * op.k, bmat, CUDA_R_16F, int(op.k), op.weight_bytes > 0 ? 0 : op.k * op.n, &zero, b_.gc.get(),
-            CUDA_R_16F, int(op.m), op.m * op.n, int(op.batch), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+        if (op.weight_bytes > 0) {
+          // A weight GEMM (linear layer, convolution as implicit GEMM) in PyTorch's orientation for
+          // y = x W^T with row-major tensors (run 26): cuBLAS m = out features, n = tokens/pixels, A = W
+          // (op T, lda = k), B = x (op N, ldb = k), C = y with ldc = out features (Cout contiguous, as
+          // cuDNN's NHWC implicit GEMM writes it too). D[batch][token][out] row-major.
+          GV_CUBLAS(cublasGemmStridedBatchedEx(blas_, CUBLAS_OP_T, CUBLAS_OP_N, int(op.n), int(op.m), int(op.k), &one,
+                                               reinterpret_cast<const __half*>(b_.weights.get() + b_.weight_offset[i]),
+                                               CUDA_R_16F, int(op.k), 0, b_.ga.get(), CUDA_R_16F, int(op.k),
+                                               op.m * op.k, &zero, b_.gc.get(), CUDA_R_16F, int(op.n), op.m * op.n,
+                                               int(op.batch), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+          break;
+        }
+        GV_CUBLAS(cublasGemmStridedBatchedEx(blas_, CUBLAS_OP_T, CUBLAS_OP_N, int(op.m), int(op.n), int(op.k), &one,
+                                             b_.ga.get(), CUDA_R_16F, int(op.k), op.m * op.k, b_.gb.get(), CUDA_R_16F,
+                                             int(op.k), op.k * op.n, &zero, b_.gc.get(), CUDA_R_16F, int(op.m),
+                                             op.m * op.n, int(op.batch), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
         break;
       }
       case ReplayKind::attn_scores: {
@@ -382,7 +393,8 @@ class Replayer {
   }
 
   // Checks what can be checked against a float64 host reference: the first 4-bit GEMV, the first fp16
-  // GEMV (cuBLAS), and layer 0's attention (scores, softmax, PV). Returns false after ctx.fail().
+  // GEMV (cuBLAS), the first weight GEMM of each shape (cuBLAS), the fused attention of each shape, and
+  // layer 0's attention (scores, softmax, PV). Returns false after ctx.fail().
   bool check() {
     bool ok = true;
     auto report = [&](const char* what, double rel, double tol) {
@@ -436,6 +448,43 @@ class Replayer {
       }
       report(("fp16 GEMV (cuBLAS) " + op.name).c_str(), std::sqrt(e2 / std::max(r2, 1e-300)), 5e-3);
       break;
+    }
+    // Weight GEMMs (cuBLAS, PyTorch's orientation): the first op of each distinct (m, n, k, batch) shape,
+    // 64 sampled outputs against a float64 reference from the device's operands.
+    std::vector<std::array<std::int64_t, 4>> gemm_seen;
+    for (size_t i = 0; i < plan_.ops.size(); ++i) {
+      const ReplayOp& op = plan_.ops[i];
+      if (op.kind != ReplayKind::gemm || op.weight_bytes <= 0) continue;
+      const std::array<std::int64_t, 4> key{op.m, op.n, op.k, op.batch};
+      if (std::find(gemm_seen.begin(), gemm_seen.end(), key) != gemm_seen.end()) continue;
+      gemm_seen.push_back(key);
+      GV_CUDA(cudaMemsetAsync(b_.gc.get(), 0xFF, b_.gc.bytes(), s_));
+      issue(op, i, false);
+      GV_CUDA(cudaStreamSynchronize(s_));
+      const __half* w = reinterpret_cast<const __half*>(b_.weights.get() + b_.weight_offset[i]);
+      std::vector<__half> wrow(size_t(op.k)), xrow(size_t(op.k));
+      __half yv;
+      double e2 = 0, r2 = 0;
+      for (std::uint32_t t = 0; t < 64; ++t) {
+        const std::int64_t bi = std::int64_t(hash_u32(3u * t + 11) % std::uint64_t(op.batch));
+        const std::int64_t r = std::int64_t(hash_u32(3u * t + 12) % std::uint64_t(op.m));  // token / pixel
+        const std::int64_t c = std::int64_t(hash_u32(3u * t + 13) % std::uint64_t(op.n));  // output feature
+        GV_CUDA(cudaMemcpy(wrow.data(), w + size_t(c * op.k), wrow.size() * 2, cudaMemcpyDeviceToHost));
+        GV_CUDA(cudaMemcpy(xrow.data(), b_.ga.get() + size_t(bi * op.m * op.k + r * op.k), xrow.size() * 2,
+                           cudaMemcpyDeviceToHost));
+        GV_CUDA(cudaMemcpy(&yv, b_.gc.get() + size_t(bi * op.m * op.n + r * op.n + c), 2, cudaMemcpyDeviceToHost));
+        double ref = 0;
+        for (std::int64_t kk = 0; kk < op.k; ++kk)
+          ref += double(__half2float(wrow[size_t(kk)])) * double(__half2float(xrow[size_t(kk)]));
+        double got = __half2float(yv);
+        if (!std::isfinite(got)) got = 1e300;
+        e2 += (got - ref) * (got - ref);
+        r2 += ref * ref;
+      }
+      const std::string what = "weight GEMM (cuBLAS) " + op.name + " " + std::to_string(op.m) + "x" +
+                               std::to_string(op.n) + "x" + std::to_string(op.k) +
+                               (op.batch > 1 ? " batch " + std::to_string(op.batch) : std::string());
+      report(what.c_str(), std::sqrt(e2 / std::max(r2, 1e-300)), 5e-3);
     }
     // Fused attention: the first op of each distinct shape (self- and cross-attention of every level).
     std::vector<std::array<std::int64_t, 4>> seen;
