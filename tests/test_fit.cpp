@@ -123,6 +123,29 @@ TEST(Fit, NoisyDataGivesIntervalsThatContainTheTruth) {
   EXPECT_GT(hi, f.predicted[0]);
 }
 
+TEST(Fit, EveryMeasurementSetCarriesTheSameWeight) {
+  // Ten points of one set measure the SD step 10% faster than the truth, one point of another set 10%
+  // slower: the sets count alike, so the fit lands halfway (in log) instead of next to the ten.
+  ParamSet truth = with_free(world().priors, {"ampere-ga10x.tensor_efficiency"});
+  PreparedPoint base;
+  for (auto& p : synthetic(truth))
+    if (p.gpu->spec.id == "rtx-3090" && p.workload.graph.model_id == "sd15") base = p;
+  ASSERT_NE(base.gpu, nullptr);
+  std::vector<PreparedPoint> pts;
+  for (int i = 0; i < 11; ++i) {
+    PreparedPoint p = base;
+    p.set_id = i < 10 ? "many" : "one";
+    p.measured = base.measured * (i < 10 ? 1.1 : 0.9);
+    pts.push_back(std::move(p));
+  }
+  FitResult f = fit_parameters(pts, truth, {}, 0);
+  ASSERT_EQ(f.free.size(), 1u);
+  const double r_many = std::log(f.predicted[0] / pts[0].measured),
+               r_one = std::log(f.predicted[10] / pts[10].measured);
+  EXPECT_NEAR(r_many, -r_one, 1e-4);
+  EXPECT_NEAR(r_many, std::log(std::sqrt(0.9 * 1.1) / 1.1), 1e-4);
+}
+
 TEST(Fit, NoPointsIsAnError) {
   FitResult f = fit_parameters({}, world().priors);
   EXPECT_FALSE(f.error.empty());

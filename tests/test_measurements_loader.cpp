@@ -174,7 +174,7 @@ TEST(Measurements, ValidateMicroFilesBecomeOneOpPoints) {
     // Each point under the stack it was timed with: GEMVs in graphs (with programmatic dependent launch
     // where they ran with it), the rest in launch loops.
     const bool gemv = p.micro_id.rfind("gemv", 0) == 0, gemm = p.micro_id.rfind("gemm", 0) == 0;
-    const bool in_graph = p.micro_id.size() > 6 && p.micro_id.compare(p.micro_id.size() - 6, 6, "-graph") == 0;
+    const bool in_graph = p.micro_id.find("-graph") != std::string::npos;
     EXPECT_EQ(p.stack_id, gemm && in_graph                               ? "cuda-graph"
                           : gemm                                         ? "cuda-stream-cublas"
                           : !gemv                                        ? "cuda-stream"
@@ -216,6 +216,35 @@ TEST(Measurements, ValidateMicroFilesBecomeOneOpPoints) {
   // PDL hides part of each GEMV's fixed cost (run 22, q/k/v/o: 1606 -> 1997 GB/s in run 18).
   EXPECT_GT(gemv_by_shape_and_stack["5120x5120 cuda-graph-pdl"], 1.1 * gemv_by_shape_and_stack["5120x5120 cuda-graph"]);
   EXPECT_GE(attentions, 8);  // every SD 1.5 self- and cross-attention shape at both resolutions
+}
+
+// Which GEMM figures of a gpuperf-validate file become points: per shape, the graph-timed figure of
+// cuBLASLt's first heuristic candidate where there is one (what a framework's call gets), else the
+// suite's pick; no call loop where the shape was timed in a graph (the loop times the host); no
+// figure whose TN output has a leading dimension off 16 bytes (m = 154 or 2 rows of fp16).
+TEST(Measurements, MicroGemmFiguresKeptPerShape) {
+  const std::string id = "gpuperf-micro-" + std::to_string(::getpid());
+  fs::path p = fs::temp_directory_path() / (id + ".yaml");
+  auto gemm = [](const std::string& name, double value, int m, const std::string& extra) {
+    return "  - id: " + name + "\n    kind: gemm_tflops\n    value: " + std::to_string(value) +
+           "\n    conditions: {dtype: fp16, accumulate: fp32, m: " + std::to_string(m) +
+           ", n: 1280, k: 1280, batch: 1, layout: TN" + extra + "}\n";
+  };
+  std::ofstream(p) << "version: 1\ngenerator: gpuperf-validate\ndate: \"2026-11-26\"\ncard_id: h100-sxm\n"
+                      "device: {}\npeaks: {}\nmicro:\n"
+                   << gemm("a-loop", 100, 512, "") << gemm("a-graph", 300, 512, ", launch: graph")
+                   << gemm("a-graph-heuristic", 250, 512, ", launch: graph, algo: \"heuristic's first\"")
+                   << gemm("b-loop", 200, 4096, "") << gemm("c-graph", 1, 2, ", launch: graph")
+                   << gemm("d-graph", 2, 1280, ", launch: graph");
+  MeasurementSet s = load(p);
+  fs::remove(p);
+  std::map<std::string, std::string> kept;
+  for (const auto& pt : s.points) kept[pt.micro_id] = pt.stack_id;
+  EXPECT_EQ(kept.size(), 3u);
+  EXPECT_EQ(kept["a-graph-heuristic"], "cuda-graph");  // preferred to a-graph, and a-loop dropped
+  EXPECT_EQ(kept["b-loop"], "cuda-stream-cublas");     // no graph figure at its shape: the loop stays
+  EXPECT_EQ(kept["d-graph"], "cuda-graph");            // m = 1280: aligned
+  EXPECT_EQ(kept.count("c-graph"), 0u);                // m = 2: D's leading dimension is 4 bytes
 }
 
 TEST(Measurements, ReplayPointsLoadWithTheirOwnStacksAndScenarios) {

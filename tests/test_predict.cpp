@@ -217,6 +217,33 @@ TEST(Roofline, DramRampDelaysStreamingAndMathAlike) {
   EXPECT_DOUBLE_EQ(l2.memory_s, l2_flat.memory_s);
 }
 
+TEST(Roofline, ASkinnyProductLoadsThroughTheFewSmsOfItsCtas) {
+  // 2 rows x 1280 x 1280 on the H100: one CTA per 128 outputs, 10 CTAs, each loading a tenth of the
+  // 3.3 MB of weights (and the 2 rows) at one SM's rate, after the CTA's fixed start.
+  HardwareParams h = hw();
+  h.sm_load_bytes_per_cycle = 64;
+  h.cta_overhead_cycles = 1500;
+  auto card = effective_card(gpu("h100-sxm"), h);
+  const Op skinny = gemm(2, 1280, 1280);
+  OpTiming t = time_op(card, h, skinny, 0);
+  const double read = skinny.weight_bytes + skinny.activation_bytes;
+  EXPECT_NEAR(t.memory_s, 1500 / card.clock_hz + read / (10 * 64 * card.clock_hz), 1e-12);
+  EXPECT_EQ(t.bound, Bound::memory);
+  // The same with the long side first (PyTorch's call for x Wᵀ): the same CTAs.
+  EXPECT_NEAR(time_op(card, h, gemm(1280, 2, 1280), 0).memory_s, t.memory_s, 1e-12);
+  // Twice the SMs' load rate: the streaming part halves.
+  HardwareParams fast = h;
+  fast.sm_load_bytes_per_cycle = 128;
+  EXPECT_NEAR(time_op(effective_card(gpu("h100-sxm"), fast), fast, skinny, 0).memory_s,
+              1500 / card.clock_hz + read / (10 * 128 * card.clock_hz), 1e-12);
+  // A single row is a matrix-vector product, and a side of 64 gets tiles: the cap does not apply.
+  HardwareParams flat = h;
+  flat.sm_load_bytes_per_cycle = 0;
+  auto flat_card = effective_card(gpu("h100-sxm"), flat);
+  for (const Op& op : {gemm(1, 1280, 1280), gemm(64, 1280, 1280)})
+    EXPECT_DOUBLE_EQ(time_op(card, h, op, 0).memory_s, time_op(flat_card, flat, op, 0).memory_s) << op.gemm.m;
+}
+
 TEST(Timeline, DependentLaunchHidesTheRampOfWeightStreamsOnly) {
   HardwareParams h = hw();
   h.dram_ramp_us = 3.0;

@@ -31,14 +31,29 @@ double to_u(const FreeParam& f, double theta) {
   return std::log(x / (1 - x));
 }
 
-// Residuals log(pred/meas) of the used points; NaN predictions become a large penalty.
+// Square roots of the used points' weights: every measurement set among them carries the same total
+// weight whatever its number of points (a file of 54 single-kernel micro-benchmarks does not outvote the
+// 11 workload steps replayed on the same card, nor a 13-card survey table a 9-card one); the weights
+// average 1, so that the scatter and the intervals keep their meaning.
+std::vector<double> set_weight_roots(const std::vector<PreparedPoint>& points, const std::vector<int>& used) {
+  std::map<std::string, int> count;
+  for (int i : used) ++count[points[static_cast<std::size_t>(i)].set_id];
+  const double per_set = count.empty() ? 0.0 : static_cast<double>(used.size()) / static_cast<double>(count.size());
+  std::vector<double> w;
+  w.reserve(used.size());
+  for (int i : used) w.push_back(std::sqrt(per_set / count[points[static_cast<std::size_t>(i)].set_id]));
+  return w;
+}
+
+// Weighted residuals √w·log(pred/meas) of the used points (`w` from set_weight_roots; empty: unweighted);
+// NaN predictions become a large penalty.
 Eigen::VectorXd residuals(const std::vector<PreparedPoint>& points, const std::vector<int>& used,
-                          const ParamSet& params) {
+                          const ParamSet& params, const std::vector<double>& w = {}) {
   Eigen::VectorXd r(static_cast<Eigen::Index>(used.size()));
   for (std::size_t i = 0; i < used.size(); ++i) {
     const auto& p = points[static_cast<std::size_t>(used[i])];
     double lp = log_prediction(p, params);
-    r(static_cast<Eigen::Index>(i)) = std::isfinite(lp) ? lp - std::log(p.measured) : 10.0;
+    r(static_cast<Eigen::Index>(i)) = (std::isfinite(lp) ? lp - std::log(p.measured) : 10.0) * (w.empty() ? 1.0 : w[i]);
   }
   return r;
 }
@@ -50,14 +65,15 @@ void apply(ParamSet& params, const std::vector<FreeParam>& free, const Eigen::Ve
 
 // Jacobian of the residuals in θ space by forward differences stepping inward from the bounds.
 Eigen::MatrixXd theta_jacobian(const std::vector<PreparedPoint>& points, const std::vector<int>& used, ParamSet params,
-                               const std::vector<FreeParam>& free, const Eigen::VectorXd& r0) {
+                               const std::vector<FreeParam>& free, const Eigen::VectorXd& r0,
+                               const std::vector<double>& w = {}) {
   Eigen::MatrixXd J(r0.size(), static_cast<Eigen::Index>(free.size()));
   for (std::size_t j = 0; j < free.size(); ++j) {
     double theta = params.find(free[j].name)->value;
     double h = 1e-5 * (free[j].hi - free[j].lo);
     if (theta + h > free[j].hi) h = -h;
     params.set_value(free[j].name, theta + h);
-    J.col(static_cast<Eigen::Index>(j)) = (residuals(points, used, params) - r0) / h;
+    J.col(static_cast<Eigen::Index>(j)) = (residuals(points, used, params, w) - r0) / h;
     params.set_value(free[j].name, theta);
   }
   return J;
@@ -88,8 +104,9 @@ FitResult fit_from(const std::vector<PreparedPoint>& points, const ParamSet& sta
   std::vector<FreeParam> candidates;
   for (const auto& d : start.all())
     if (d.fit && d.hi > d.lo) candidates.push_back({d.name, d.lo, d.hi});
-  Eigen::VectorXd r0 = residuals(points, used, out.params);
-  Eigen::MatrixXd J0 = theta_jacobian(points, used, out.params, candidates, r0);
+  const std::vector<double> w = set_weight_roots(points, used);
+  Eigen::VectorXd r0 = residuals(points, used, out.params, w);
+  Eigen::MatrixXd J0 = theta_jacobian(points, used, out.params, candidates, r0, w);
   std::vector<FreeParam> free;
   for (std::size_t j = 0; j < candidates.size(); ++j) {
     double scale = candidates[j].hi - candidates[j].lo;
@@ -103,7 +120,7 @@ FitResult fit_from(const std::vector<PreparedPoint>& points, const ParamSet& sta
   apply(out.params, free, u);
 
   // Levenberg–Marquardt in u space.
-  Eigen::VectorXd r = residuals(points, used, out.params);
+  Eigen::VectorXd r = residuals(points, used, out.params, w);
   double ssr = r.squaredNorm();
   double lambda = 1e-2;
   for (out.iterations = 0; out.iterations < 300 && n > 0; ++out.iterations) {
@@ -114,7 +131,7 @@ FitResult fit_from(const std::vector<PreparedPoint>& points, const ParamSet& sta
       u2(j) += h;
       ParamSet trial = out.params;
       apply(trial, free, u2);
-      J.col(j) = (residuals(points, used, trial) - r) / h;
+      J.col(j) = (residuals(points, used, trial, w) - r) / h;
     }
     Eigen::MatrixXd A = J.transpose() * J;
     Eigen::VectorXd g = J.transpose() * r;
@@ -130,7 +147,7 @@ FitResult fit_from(const std::vector<PreparedPoint>& points, const ParamSet& sta
       Eigen::VectorXd u_new = u + step;
       ParamSet trial = out.params;
       apply(trial, free, u_new);
-      Eigen::VectorXd r_new = residuals(points, used, trial);
+      Eigen::VectorXd r_new = residuals(points, used, trial, w);
       double ssr_new = r_new.squaredNorm();
       if (ssr_new < ssr) {
         double gain = ssr - ssr_new;
@@ -160,7 +177,7 @@ FitResult fit_from(const std::vector<PreparedPoint>& points, const ParamSet& sta
   // uniform on an interval of length 1 (variance 1/12). Adding that prior information keeps directions
   // the data cannot see (a clock ratio traded against an efficiency) at their bounded spread instead of
   // an infinite one: Σ = (JᵀJ / s² + 12·I)⁻¹.
-  Eigen::MatrixXd Jt = theta_jacobian(points, used, out.params, free, r);
+  Eigen::MatrixXd Jt = theta_jacobian(points, used, out.params, free, r, w);
   Eigen::VectorXd range(n);
   for (Eigen::Index j = 0; j < n; ++j)
     range(j) = free[static_cast<std::size_t>(j)].hi - free[static_cast<std::size_t>(j)].lo;
@@ -192,10 +209,16 @@ FitResult fit_connected(const std::vector<PreparedPoint>& points, const ParamSet
   // points of the bounded box (fixed seed, so every run gives the same answer) and keep the lowest cost.
   std::mt19937 rng(20230126u);
   std::uniform_real_distribution<double> unit(0.05, 0.95);
+  std::vector<int> used;
+  for (std::size_t i = 0; i < points.size(); ++i)
+    if (use.empty() || use[i]) used.push_back(static_cast<int>(i));
+  const std::vector<double> w = set_weight_roots(points, used);
   auto ssr_of = [&](const FitResult& f) {
     double s = 0;
-    for (std::size_t i = 0; i < points.size(); ++i)
-      if (use.empty() || use[i]) s += std::pow(std::log(f.predicted[i] / points[i].measured), 2);
+    for (std::size_t i = 0; i < used.size(); ++i) {
+      const auto k = static_cast<std::size_t>(used[i]);
+      s += std::pow(std::log(f.predicted[k] / points[k].measured) * w[i], 2);
+    }
     return std::isfinite(s) ? s : std::numeric_limits<double>::infinity();
   };
   double best_ssr = ssr_of(best);

@@ -48,8 +48,10 @@ EffectiveCard effective_card(const Gpu& gpu, const HardwareParams& hw) {
   c.latency_s_per_kernel = hw.kernel_latency_cycles / c.clock_hz;
   c.gap_s_per_kernel = units::us_to_s(hw.kernel_gap_us);
   c.dram_ramp_s = units::us_to_s(hw.dram_ramp_us);
+  c.sm_load_bytes_s = hw.sm_load_bytes_per_cycle * c.clock_hz;
   // A CTA's fixed cycles as the tensor flops its SM could have done meanwhile, at the op's efficiency.
-  const double cta_overhead_s = s.sm_count > 0 ? hw.cta_overhead_cycles / c.clock_hz / s.sm_count : 0.0;
+  c.cta_overhead_s = hw.cta_overhead_cycles / c.clock_hz;
+  const double cta_overhead_s = s.sm_count > 0 ? c.cta_overhead_s / s.sm_count : 0.0;
   for (std::size_t m = 0; m < kTensorModeCount; ++m) {
     c.cta_overhead_flops[m] = cta_overhead_s * c.tensor_flops_s[m] * hw.tensor_efficiency;
     c.attention_cta_overhead_flops[m] = cta_overhead_s * c.tensor_flops_s[m] * hw.attention_efficiency;
@@ -58,6 +60,11 @@ EffectiveCard effective_card(const Gpu& gpu, const HardwareParams& hw) {
 }
 
 namespace {
+// Skinny products: a side shorter than this gets a kernel of its own (GEMV-like, no padding), one CTA
+// per kSkinnyTile outputs of its long side.
+constexpr std::int64_t kSkinnySide = 64;
+constexpr double kSkinnyTile = 128;
+
 double cta_overhead(const EffectiveCard& card, const Op& op) {
   if (!op.tensor_mode) return 0.0;
   const auto m = static_cast<std::size_t>(*op.tensor_mode);
@@ -87,7 +94,7 @@ double wave_efficiency(const Op& op, int sm_count, double attention_query_tile, 
   };
   static constexpr TileShape kTiles[] = {{8, 7, 1.0},          {7, 8, 1.0},          {7, 7, 0.8660254038},
                                          {7, 6, 0.7071067812}, {6, 7, 0.7071067812}, {6, 6, 0.6123724357}};
-  constexpr std::int64_t kMinTileSide = 64;
+  constexpr std::int64_t kMinTileSide = kSkinnySide;
   const std::int64_t s = sm_count;
   const std::int64_t max_split = std::clamp<std::int64_t>(g.k / 256, 1, 8);
   double best = 0;
@@ -161,6 +168,21 @@ namespace {
     }
   }
   t.memory_s = t.dram_bytes * card.dram_s_per_byte + t.l2_bytes * card.l2_s_per_byte;
+  // A product with a side shorter than the smallest tile (a few rows: the time embedding's two) runs a
+  // kernel made for it, one CTA per 128 outputs of the long side with the whole reduction: only that many
+  // SMs load its operands, each at one SM's load rate (however fast the L2 or DRAM behind them), after
+  // the CTA's fixed start. (A single row is a matrix-vector product, whose kernels spread the rows over
+  // every SM.)
+  if (op.tensor_mode && op.op_class != OpClass::attention && card.sm_load_bytes_s > 0) {
+    const GemmShape& g = op.gemm;
+    if (std::min(g.m, g.n) > 1 && std::min(g.m, g.n) < kSkinnySide) {
+      const double ctas =
+          std::ceil(static_cast<double>(std::max(g.m, g.n)) / kSkinnyTile) * static_cast<double>(g.batch);
+      const double sms = std::min(ctas, static_cast<double>(card.sm_count));
+      t.memory_s =
+          std::max(t.memory_s, card.cta_overhead_s + (op.bytes() - op.write_bytes) / (sms * card.sm_load_bytes_s));
+    }
+  }
   // A kernel that reads DRAM waits for its first bytes: a fixed time per kernel (the ramp), which its math
   // waits for as much as its streaming does (a compute-bound kernel cannot start its tiles before their
   // operands arrive). Under programmatic dependent launch a kernel starts while the previous one drains

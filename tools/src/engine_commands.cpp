@@ -517,7 +517,7 @@ int calibrate(const std::vector<std::string>& args, Context& ctx, const CommandS
     y.precision(10);
     y << "version: 1\nid: " << out.stem().string() << "\n";
     y << "description: >\n  Parameters fitted by gpuperf calibrate (bounded Levenberg-Marquardt on "
-         "log(predicted/measured))"
+         "log(predicted/measured), every measurement set weighted alike)"
          " on "
       << prepared.points.size() << " points; fit MAPE " << format_sig(fit_mape, 3) << "%, leave-one-card-out MAPE "
       << format_sig(loo_mape, 3) << "%.\n";
@@ -784,7 +784,8 @@ std::string accuracy_report(const Engine& e, std::ostream* progress) {
 
   md << "## The fitted parameters\n\n"
      << "Fitted by `gpuperf calibrate` on all three tables at once (bounded Levenberg-Marquardt on "
-     << "log(predicted/measured)); 95% intervals are Student-t intervals from the Jacobian, clipped to the "
+     << "log(predicted/measured), each table carrying the same total weight whatever its number of cards); "
+     << "95% intervals are Student-t intervals from the Jacobian, clipped to the "
      << "physical bounds. Wide intervals mean the survey cannot separate a parameter from its neighbours "
      << "(the prediction intervals, which use the full covariance, stay narrow).";
   if (e.calibration && e.calibration->blocks.size() > 1)

@@ -50,19 +50,20 @@ class ParamSet {
 
 // Hardware parameters: physical efficiencies and latencies shared by all cards of an architecture.
 struct HardwareParams {
-  double tensor_efficiency = 0;       // fraction of the tensor-core peak that large GEMMs and convs reach
-  double attention_efficiency = 0;    // fraction of the tensor-core peak that fused attention reaches
-  double cuda_core_efficiency = 0;    // fraction of the FP32-lane peak reached by CUDA-core math
-  double dram_efficiency = 0;         // fraction of the derived DRAM bandwidth that streaming kernels reach
-  double l2_efficiency = 0;           // fraction of the derived L2 bandwidth
-  double l2_resident_fraction = 0;    // share of the L2 an activation may occupy and still be read from L2
-  double clock_ratio = 0;             // sustained clock under load / rated boost clock
-  double kernel_latency_cycles = 0;   // fixed GPU time per kernel (launch, ramp, tail), in core cycles
-  double dequant_ops_per_weight = 0;  // CUDA-core operations to unpack one 4-bit weight
-  double attention_query_tile = 0;    // queries per CTA of fused attention; each CTA streams its head's K and V
-  double dram_ramp_us = 0;            // per kernel that reads DRAM: first-byte latency (PDL hides it)
-  double kernel_gap_us = 0;           // dead time between consecutive kernels of a stream, added to each
-  double cta_overhead_cycles = 0;     // fixed core cycles per tensor-core CTA (GEMM tile, attention query tile)
+  double tensor_efficiency = 0;        // fraction of the tensor-core peak that large GEMMs and convs reach
+  double attention_efficiency = 0;     // fraction of the tensor-core peak that fused attention reaches
+  double cuda_core_efficiency = 0;     // fraction of the FP32-lane peak reached by CUDA-core math
+  double dram_efficiency = 0;          // fraction of the derived DRAM bandwidth that streaming kernels reach
+  double l2_efficiency = 0;            // fraction of the derived L2 bandwidth
+  double l2_resident_fraction = 0;     // share of the L2 an activation may occupy and still be read from L2
+  double clock_ratio = 0;              // sustained clock under load / rated boost clock
+  double kernel_latency_cycles = 0;    // fixed GPU time per kernel (launch, ramp, tail), in core cycles
+  double dequant_ops_per_weight = 0;   // CUDA-core operations to unpack one 4-bit weight
+  double attention_query_tile = 0;     // queries per CTA of fused attention; each CTA streams its head's K and V
+  double dram_ramp_us = 0;             // per kernel that reads DRAM: first-byte latency (PDL hides it)
+  double kernel_gap_us = 0;            // dead time between consecutive kernels of a stream, added to each
+  double cta_overhead_cycles = 0;      // fixed core cycles per tensor-core CTA (GEMM tile, attention query tile)
+  double sm_load_bytes_per_cycle = 0;  // bytes one SM can load per core cycle (L2 or DRAM to the SM)
 };
 
 // Software-stack parameters: host cost of issuing work, shared by every card under that stack.

@@ -48,6 +48,8 @@ struct EffectiveCard {
   double latency_s_per_kernel = 0;
   double gap_s_per_kernel = 0;  // dead time between consecutive kernels, serial with them
   double dram_ramp_s = 0;       // per kernel that reads DRAM: first-byte latency
+  double sm_load_bytes_s = 0;   // what one SM can load per second (sm_load_bytes_per_cycle x clock)
+  double cta_overhead_s = 0;    // a tensor-core CTA's fixed time (cta_overhead_cycles / clock)
   // A tensor-core CTA's fixed cost (pipeline fill, epilogue) as the tensor flops its SM could have done
   // in that time: cta_overhead_cycles / clock x the mode's per-SM rate x tensor_efficiency (GEMMs) or
   // attention_efficiency (fused attention).
