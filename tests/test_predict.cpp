@@ -236,12 +236,19 @@ TEST(Roofline, ASkinnyProductLoadsThroughTheFewSmsOfItsCtas) {
   fast.sm_load_bytes_per_cycle = 128;
   EXPECT_NEAR(time_op(effective_card(gpu("h100-sxm"), fast), fast, skinny, 0).memory_s,
               1500 / card.clock_hz + read / (10 * 128 * card.clock_hz), 1e-12);
-  // A single row is a matrix-vector product, and a side of 64 gets tiles: the cap does not apply.
+  // A single row is a matrix-vector product, and a side of 64 gets tiles: no cap, only every SM's share of
+  // the DRAM reads, added to the DRAM time.
   HardwareParams flat = h;
   flat.sm_load_bytes_per_cycle = 0;
   auto flat_card = effective_card(gpu("h100-sxm"), flat);
-  for (const Op& op : {gemm(1, 1280, 1280), gemm(64, 1280, 1280)})
-    EXPECT_DOUBLE_EQ(time_op(card, h, op, 0).memory_s, time_op(flat_card, flat, op, 0).memory_s) << op.gemm.m;
+  for (const Op& op : {gemm(1, 1280, 1280), gemm(64, 1280, 1280)}) {
+    OpTiming with = time_op(card, h, op, 0), without = time_op(flat_card, flat, op, 0);
+    EXPECT_NEAR(with.memory_s - without.memory_s,
+                (with.dram_bytes - op.write_bytes) / (card.sm_count * 64 * card.clock_hz), 1e-15)
+        << op.gemm.m;
+  }
+  // Reads from L2 take no SM term of their own (the L2 rate is the SMs').
+  EXPECT_DOUBLE_EQ(time_op(card, h, tiny("l2"), 1024).memory_s, time_op(flat_card, flat, tiny("l2"), 1024).memory_s);
 }
 
 TEST(Timeline, DependentLaunchHidesTheRampOfWeightStreamsOnly) {
