@@ -8,8 +8,12 @@
 // its output bytes. Each workload runs eagerly and as a CUDA graph; the 4-bit one also with programmatic
 // dependent launch on its GEMVs, on every own kernel, with the GEMVs that share an input fused (q/k/v,
 // gate/up: one GEMV over their concatenated rows), and both; per op class, a graph of only that class's
-// ops is timed too. Results: replay_ms / replay_gb_s / replay_floor_ratio measurements, and
-// workload-level points (tokens/s, it/s) for --replay-out.
+// ops is timed too. The SD plans' activations follow a network's dataflow (replay_layout.cuh: each op
+// writes its own region of a ring larger than the L2 and reads what the op before it wrote, the rest of
+// its input from old data); the LLaMA plans' small ops, and one comparison figure of the SD 512x512 flash
+// step (`-shared`), read one shared source buffer and write one shared destination, as every op did until
+// run 26. Results: replay_ms / replay_gb_s / replay_floor_ratio measurements, and workload-level points
+// (tokens/s, it/s) for --replay-out.
 #include <cublas_v2.h>
 
 #include <algorithm>
@@ -18,11 +22,13 @@
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <stdexcept>
 
 #include "attention.cuh"
 #include "common.cuh"
 #include "decode_persistent.cuh"
 #include "gemv_q4.cuh"
+#include "replay_layout.cuh"
 
 namespace gpuperf::validate {
 
@@ -51,18 +57,24 @@ void launch_k(void (*k)(KArgs...), dim3 grid, dim3 block, cudaStream_t s, bool p
   GV_CUDA(cudaLaunchKernelEx(&cfg, k, args...));
 }
 
-// Reads `nr` and writes `nw` 16-byte vectors (the written value depends on what was read).
-__global__ void bytes_kernel(const uint4* __restrict__ src, size_t nr, uint4* __restrict__ dst, size_t nw) {
+// Reads n0 + n1 + n2 16-byte vectors (vector i from s0[i], then s1, then s2: in the dataflow placement the
+// previous op's output, old data, the op's weights) and writes `nw` (the written value depends on what was
+// read). What it writes is fp16 pairs with the exponent's top bit cleared (|x| < 2, finite), because
+// in the dataflow placement the next GEMM reads them as its activations.
+__global__ void bytes_kernel(const uint4* __restrict__ s0, size_t n0, const uint4* __restrict__ s1, size_t n1,
+                             const uint4* __restrict__ s2, size_t n2, uint4* __restrict__ dst, size_t nw) {
   pdl_enter();
+  constexpr unsigned kFinite = 0xBFFFBFFFu;
   const size_t stride = size_t(gridDim.x) * blockDim.x;
+  const size_t n01 = n0 + n1, nr = n01 + n2;
   const size_t n = nr > nw ? nr : nw;
   unsigned acc = 0;
   for (size_t i = size_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
-    uint4 v = i < nr ? src[i] : make_uint4(acc, 1, 2, 3);
+    uint4 v = i < n0 ? s0[i] : i < n01 ? s1[i - n0] : i < nr ? s2[i - n01] : make_uint4(acc, 1, 2, 3);
     acc += v.x ^ v.w;
-    if (i < nw) dst[i] = make_uint4(v.y, v.z, v.w, acc);
+    if (i < nw) dst[i] = make_uint4(v.y & kFinite, v.z & kFinite, v.w & kFinite, acc & kFinite);
   }
-  if (acc == 0x9E3779B9u && nw > 0) dst[0].x = acc;  // keeps reads past nw alive
+  if (acc == 0x9E3779B9u && nw > 0) dst[0].x = acc & kFinite;  // keeps reads past nw alive
 }
 
 // Decode attention for one token, head dim 128: K/V cache [pos][heads][128] fp16. Scores (run 8): a (pos,
@@ -183,6 +195,24 @@ struct Bufs {
   DeviceBuffer<unsigned char> src, dst;  // byte ops
   DeviceBuffer<__half> ga, gb, gc;       // GEMM operands
   DeviceBuffer<__half> aq, ak, av, ao;   // fused attention: Q, K, V, O ([batch x heads][tokens][head dim])
+  DeviceBuffer<unsigned char> pool;      // dataflow placement: the ring of activations (replay_layout.cuh)
+};
+
+// Where the ops with activations (byte ops, weight GEMMs) read and write. shared: every byte op reads
+// `src` and writes `dst`, every weight GEMM reads `ga` and writes `gc` (so each finds its input in L2
+// whatever a network would); dataflow: replay_layout.cuh.
+enum class Placement { shared, dataflow };
+const char* to_string(Placement p) { return p == Placement::dataflow ? "dataflow" : "shared"; }
+
+// One op's operands in one placement, computed once (issue() stays cheap; a graph captures these).
+struct OpIo {
+  const uint4* src[3] = {nullptr, nullptr, nullptr};  // byte ops: read in this order
+  size_t n[3] = {0, 0, 0};                            // 16-byte vectors from each
+  uint4* dst = nullptr;
+  size_t nw = 0;
+  unsigned grid = 1;
+  const __half* a = nullptr;  // weight GEMMs: activations (batch x m x k) and output (batch x m x n)
+  __half* d = nullptr;
 };
 
 bool ends_with(const std::string& s, const char* suffix) {
@@ -195,20 +225,21 @@ bool absorbed_op(const std::string& name) {
          ends_with(name, ".attn.residual") || ends_with(name, ".ffn.residual");
 }
 
-size_t align256(double b) { return (size_t(std::ceil(b)) + 255) / 256 * 256; }
-
 size_t q4_storage(const ReplayOp& op) {
   return size_t(op.n) * Q4Weights::row_words(int(op.k)) * 4 + size_t(op.n) * Q4Weights::row_groups(int(op.k)) * 4;
 }
 
 class Replayer {
  public:
-  Replayer(Context& ctx, const ReplayPlan& plan) : ctx_(ctx), plan_(plan), s_(ctx.stream) {
+  // With `dataflow`, the ops with activations start in the dataflow placement (else shared, which is
+  // always available too).
+  Replayer(Context& ctx, const ReplayPlan& plan, bool dataflow) : ctx_(ctx), plan_(plan), s_(ctx.stream) {
     GV_CUBLAS(cublasCreate(&blas_));
     GV_CUBLAS(cublasSetStream(blas_, s_));
     workspace_ = DeviceBuffer<unsigned char>(32u << 20);
     GV_CUBLAS(cublasSetWorkspace(blas_, workspace_.get(), workspace_.bytes()));
     allocate();
+    set_operands(dataflow);
   }
   ~Replayer() { cublasDestroy(blas_); }
 
@@ -246,15 +277,16 @@ class Replayer {
       case ReplayKind::gemm: {
         const float one = 1, zero = 0;
         if (op.weight_bytes > 0) {
+          const OpIo& o = io_[i];
           // A weight GEMM (linear layer, convolution as implicit GEMM) in PyTorch's orientation for
           // y = x W^T with row-major tensors (run 26): cuBLAS m = out features, n = tokens/pixels, A = W
           // (op T, lda = k), B = x (op N, ldb = k), C = y with ldc = out features (Cout contiguous, as
           // cuDNN's NHWC implicit GEMM writes it too). D[batch][token][out] row-major.
           GV_CUBLAS(cublasGemmStridedBatchedEx(blas_, CUBLAS_OP_T, CUBLAS_OP_N, int(op.n), int(op.m), int(op.k), &one,
                                                reinterpret_cast<const __half*>(b_.weights.get() + b_.weight_offset[i]),
-                                               CUDA_R_16F, int(op.k), 0, b_.ga.get(), CUDA_R_16F, int(op.k),
-                                               op.m * op.k, &zero, b_.gc.get(), CUDA_R_16F, int(op.n), op.m * op.n,
-                                               int(op.batch), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+                                               CUDA_R_16F, int(op.k), 0, o.a, CUDA_R_16F, int(op.k), op.m * op.k, &zero,
+                                               o.d, CUDA_R_16F, int(op.n), op.m * op.n, int(op.batch),
+                                               CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
           break;
         }
         GV_CUBLAS(cublasGemmStridedBatchedEx(blas_, CUBLAS_OP_T, CUBLAS_OP_N, int(op.m), int(op.n), int(op.k), &one,
@@ -285,12 +317,9 @@ class Replayer {
         launch_flash_attention(attn_args(op), s_, pdl && pdl_all_);
         break;
       case ReplayKind::bytes: {
-        const size_t nr = align256(op.weight_bytes + op.activation_bytes + op.cache_bytes) / 16;
-        const size_t nw = align256(op.write_bytes) / 16;
-        const size_t n = std::max(nr, nw);
-        const unsigned grid = unsigned(std::min<size_t>((n + 255) / 256, size_t(ctx_.info.sm_count) * 8));
-        launch_k(bytes_kernel, dim3(std::max(1u, grid)), dim3(256), s_, pdl && pdl_all_,
-                 reinterpret_cast<const uint4*>(b_.src.get()), nr, reinterpret_cast<uint4*>(b_.dst.get()), nw);
+        const OpIo& o = io_[i];
+        launch_k(bytes_kernel, dim3(o.grid), dim3(256), s_, pdl && pdl_all_, o.src[0], o.n[0], o.src[1], o.n[1],
+                 o.src[2], o.n[2], o.dst, o.nw);
         break;
       }
     }
@@ -308,6 +337,12 @@ class Replayer {
   // the down GEMV's, the two residual adds into the o and down GEMVs' epilogues (5 of a layer's 7 small
   // kernels gone), as fused inference engines do. Reported apart from the model's op list.
   void set_epi(bool epi) { epi_ = epi; }
+  // Where the ops with activations read and write (dataflow only where the replayer was made with it).
+  void set_placement(Placement p) {
+    placement_ = p == Placement::dataflow && !flow_io_.empty() ? Placement::dataflow : Placement::shared;
+    io_ = (placement_ == Placement::dataflow ? flow_io_ : shared_io_).data();
+  }
+  Placement placement() const { return placement_; }
   int absorbed_ops() const {
     int n = 0;
     for (const auto& op : plan_.ops) n += op.kind == ReplayKind::bytes && absorbed_op(op.name);
@@ -449,43 +484,7 @@ class Replayer {
       report(("fp16 GEMV (cuBLAS) " + op.name).c_str(), std::sqrt(e2 / std::max(r2, 1e-300)), 5e-3);
       break;
     }
-    // Weight GEMMs (cuBLAS, PyTorch's orientation): the first op of each distinct (m, n, k, batch) shape,
-    // 64 sampled outputs against a float64 reference from the device's operands.
-    std::vector<std::array<std::int64_t, 4>> gemm_seen;
-    for (size_t i = 0; i < plan_.ops.size(); ++i) {
-      const ReplayOp& op = plan_.ops[i];
-      if (op.kind != ReplayKind::gemm || op.weight_bytes <= 0) continue;
-      const std::array<std::int64_t, 4> key{op.m, op.n, op.k, op.batch};
-      if (std::find(gemm_seen.begin(), gemm_seen.end(), key) != gemm_seen.end()) continue;
-      gemm_seen.push_back(key);
-      GV_CUDA(cudaMemsetAsync(b_.gc.get(), 0xFF, b_.gc.bytes(), s_));
-      issue(op, i, false);
-      GV_CUDA(cudaStreamSynchronize(s_));
-      const __half* w = reinterpret_cast<const __half*>(b_.weights.get() + b_.weight_offset[i]);
-      std::vector<__half> wrow(size_t(op.k)), xrow(size_t(op.k));
-      __half yv;
-      double e2 = 0, r2 = 0;
-      for (std::uint32_t t = 0; t < 64; ++t) {
-        const std::int64_t bi = std::int64_t(hash_u32(3u * t + 11) % std::uint64_t(op.batch));
-        const std::int64_t r = std::int64_t(hash_u32(3u * t + 12) % std::uint64_t(op.m));  // token / pixel
-        const std::int64_t c = std::int64_t(hash_u32(3u * t + 13) % std::uint64_t(op.n));  // output feature
-        GV_CUDA(cudaMemcpy(wrow.data(), w + size_t(c * op.k), wrow.size() * 2, cudaMemcpyDeviceToHost));
-        GV_CUDA(cudaMemcpy(xrow.data(), b_.ga.get() + size_t(bi * op.m * op.k + r * op.k), xrow.size() * 2,
-                           cudaMemcpyDeviceToHost));
-        GV_CUDA(cudaMemcpy(&yv, b_.gc.get() + size_t(bi * op.m * op.n + r * op.n + c), 2, cudaMemcpyDeviceToHost));
-        double ref = 0;
-        for (std::int64_t kk = 0; kk < op.k; ++kk)
-          ref += double(__half2float(wrow[size_t(kk)])) * double(__half2float(xrow[size_t(kk)]));
-        double got = __half2float(yv);
-        if (!std::isfinite(got)) got = 1e300;
-        e2 += (got - ref) * (got - ref);
-        r2 += ref * ref;
-      }
-      const std::string what = "weight GEMM (cuBLAS) " + op.name + " " + std::to_string(op.m) + "x" +
-                               std::to_string(op.n) + "x" + std::to_string(op.k) +
-                               (op.batch > 1 ? " batch " + std::to_string(op.batch) : std::string());
-      report(what.c_str(), std::sqrt(e2 / std::max(r2, 1e-300)), 5e-3);
-    }
+    ok = check_gemms() && ok;
     // Fused attention: the first op of each distinct shape (self- and cross-attention of every level).
     std::vector<std::array<std::int64_t, 4>> seen;
     for (size_t i = 0; i < plan_.ops.size(); ++i) {
@@ -535,6 +534,56 @@ class Replayer {
         }
       }
       report("layer-0 attention", std::sqrt(e2 / std::max(r2, 1e-300)), 1e-3);
+    }
+    return ok;
+  }
+
+  // Weight GEMMs (cuBLAS, PyTorch's orientation) in the current placement: the first op of each distinct
+  // (m, n, k, batch) shape, 64 sampled outputs against a float64 reference from the operands issue() gave
+  // cuBLAS. Returns false after ctx.fail().
+  bool check_gemms() {
+    bool ok = true;
+    std::vector<std::array<std::int64_t, 4>> gemm_seen;
+    for (size_t i = 0; i < plan_.ops.size(); ++i) {
+      const ReplayOp& op = plan_.ops[i];
+      if (op.kind != ReplayKind::gemm || op.weight_bytes <= 0) continue;
+      const std::array<std::int64_t, 4> key{op.m, op.n, op.k, op.batch};
+      if (std::find(gemm_seen.begin(), gemm_seen.end(), key) != gemm_seen.end()) continue;
+      gemm_seen.push_back(key);
+      const OpIo& o = io_[i];
+      // Exactly the output's bytes: in the dataflow placement what lies beside it is other ops' operands.
+      GV_CUDA(cudaMemsetAsync(o.d, 0xFF, size_t(op.batch * op.m * op.n) * 2, s_));
+      issue(op, i, false);
+      GV_CUDA(cudaStreamSynchronize(s_));
+      const __half* w = reinterpret_cast<const __half*>(b_.weights.get() + b_.weight_offset[i]);
+      std::vector<__half> wrow(size_t(op.k)), xrow(size_t(op.k));
+      __half yv;
+      double e2 = 0, r2 = 0;
+      for (std::uint32_t t = 0; t < 64; ++t) {
+        const std::int64_t bi = std::int64_t(hash_u32(3u * t + 11) % std::uint64_t(op.batch));
+        const std::int64_t r = std::int64_t(hash_u32(3u * t + 12) % std::uint64_t(op.m));  // token / pixel
+        const std::int64_t c = std::int64_t(hash_u32(3u * t + 13) % std::uint64_t(op.n));  // output feature
+        GV_CUDA(cudaMemcpy(wrow.data(), w + size_t(c * op.k), wrow.size() * 2, cudaMemcpyDeviceToHost));
+        GV_CUDA(cudaMemcpy(xrow.data(), o.a + size_t(bi * op.m * op.k + r * op.k), xrow.size() * 2,
+                           cudaMemcpyDeviceToHost));
+        GV_CUDA(cudaMemcpy(&yv, o.d + size_t(bi * op.m * op.n + r * op.n + c), 2, cudaMemcpyDeviceToHost));
+        double ref = 0;
+        for (std::int64_t kk = 0; kk < op.k; ++kk)
+          ref += double(__half2float(wrow[size_t(kk)])) * double(__half2float(xrow[size_t(kk)]));
+        double got = __half2float(yv);
+        if (!std::isfinite(got)) got = 1e300;
+        e2 += (got - ref) * (got - ref);
+        r2 += ref * ref;
+      }
+      const double rel = std::sqrt(e2 / std::max(r2, 1e-300));
+      const std::string what = "weight GEMM (cuBLAS, " + std::string(to_string(placement_)) + ") " + op.name + " " +
+                               std::to_string(op.m) + "x" + std::to_string(op.n) + "x" + std::to_string(op.k) +
+                               (op.batch > 1 ? " batch " + std::to_string(op.batch) : std::string());
+      std::fprintf(stderr, "replay %s: %s relative error %.2g\n", plan_.workload.c_str(), what.c_str(), rel);
+      if (!(rel <= 5e-3)) {
+        ctx_.fail("replay " + plan_.workload + ": " + what + " relative error " + std::to_string(rel));
+        ok = false;
+      }
     }
     return ok;
   }
@@ -679,6 +728,76 @@ class Replayer {
     GV_CUDA(cudaStreamSynchronize(s_));
   }
 
+  // The operands of every op with activations, in the shared placement and (with `dataflow`) in the
+  // dataflow one, which it then selects.
+  void set_operands(bool dataflow) {
+    const size_t count = plan_.ops.size();
+    shared_io_.assign(count, OpIo{});
+    flow_io_.clear();
+    auto grid_of = [&](size_t nr, size_t nw) {
+      const size_t n = std::max(nr, nw);
+      return std::max(1u, unsigned(std::min<size_t>((n + 255) / 256, size_t(ctx_.info.sm_count) * 8)));
+    };
+    for (size_t i = 0; i < count; ++i) {
+      const ReplayOp& op = plan_.ops[i];
+      OpIo& o = shared_io_[i];
+      if (op.kind == ReplayKind::bytes) {
+        o.src[0] = reinterpret_cast<const uint4*>(b_.src.get());
+        o.n[0] = align256(op.weight_bytes + op.activation_bytes + op.cache_bytes) / 16;
+        o.dst = reinterpret_cast<uint4*>(b_.dst.get());
+        o.nw = align256(op.write_bytes) / 16;
+        o.grid = grid_of(o.n[0], o.nw);
+      } else if (op.kind == ReplayKind::gemm && op.weight_bytes > 0) {
+        o.a = b_.ga.get();
+        o.d = b_.gc.get();
+      }
+    }
+    if (dataflow) {
+      layout_ = dataflow_layout(plan_.ops, ctx_.info.l2_bytes);
+      b_.pool = DeviceBuffer<unsigned char>(layout_.pool_bytes);
+      fill_half(reinterpret_cast<__half*>(b_.pool.get()), layout_.pool_bytes / 2, 87u, 1.0f, s_);
+      GV_CUDA(cudaStreamSynchronize(s_));
+      unsigned char* pool = b_.pool.get();
+      flow_io_.assign(count, OpIo{});
+      for (size_t i = 0; i < count; ++i) {
+        const ReplayOp& op = plan_.ops[i];
+        const FlowIo& f = layout_.ops[i];
+        OpIo& o = flow_io_[i];
+        if (!f.out) {
+          o = shared_io_[i];
+          continue;
+        }
+        if (op.kind == ReplayKind::bytes) {
+          o.src[0] = reinterpret_cast<const uint4*>(pool + f.hot_off);
+          o.n[0] = f.n_hot;
+          o.src[1] = reinterpret_cast<const uint4*>(pool + f.cold_off);
+          o.n[1] = f.n_cold;
+          o.src[2] = reinterpret_cast<const uint4*>(b_.src.get());
+          o.n[2] = f.n_src;
+          o.dst = reinterpret_cast<uint4*>(pool + f.out_off);
+          o.nw = f.out_bytes / 16;
+          // The same vectors, hence the same grid, as in the shared placement.
+          if (o.n[0] + o.n[1] + o.n[2] != shared_io_[i].n[0] || o.nw != shared_io_[i].nw)
+            throw std::logic_error("replay: " + op.name + ": dataflow placement moves other byte counts");
+          o.grid = shared_io_[i].grid;
+        } else {
+          o.a = reinterpret_cast<const __half*>(pool + f.a_off);
+          o.d = reinterpret_cast<__half*>(pool + f.out_off);
+        }
+      }
+      const FlowLayout& L = layout_;
+      std::fprintf(stderr,
+                   "replay %s: dataflow placement: ring %.0f MiB (at least %.0f), %.2f GB through it per step (%d "
+                   "wraps, ends at %.0f MiB); weight GEMMs' A from the previous output %d (running on into old data "
+                   "%d), from old data %d (%d of them as the previous output did not fit before the ring's end); byte "
+                   "ops' activations %.0f MB from the previous output, %.0f MB from old data\n",
+                   plan_.workload.c_str(), double(L.pool_bytes) / 1048576, double(L.min_pool_bytes) / 1048576,
+                   L.step_bytes / 1e9, L.wraps, double(L.end_off) / 1048576, L.gemm_prev + L.gemm_overhang,
+                   L.gemm_overhang, L.gemm_cold, L.gemm_fallback, L.hot_bytes / 1e6, L.cold_bytes / 1e6);
+    }
+    set_placement(dataflow ? Placement::dataflow : Placement::shared);
+  }
+
   Context& ctx_;
   const ReplayPlan& plan_;
   cudaStream_t s_;
@@ -691,6 +810,10 @@ class Replayer {
   bool fused_ = false;
   bool pdl_all_ = false;
   bool epi_ = false;
+  FlowLayout layout_;
+  std::vector<OpIo> shared_io_, flow_io_;  // per op, in each placement
+  Placement placement_ = Placement::shared;
+  const OpIo* io_ = nullptr;  // the current placement's
 };
 
 std::vector<double> to_ms(std::vector<double> t) {
@@ -705,14 +828,20 @@ struct ReplayResult {
   bool graph_pdl_ok = false;
 };
 
-ReplayResult replay(Context& ctx, const ReplayPlan& plan, const std::string& tag, bool llm, int reps) {
-  Replayer r(ctx, plan);
+// Replays `plan`: LLM plans in the shared placement, the others (SD) in the dataflow placement; with
+// `shared_too`, the step graph and its norm and elementwise class graphs are timed again in the shared
+// placement (ids ending in -shared), for comparison with runs up to 26.
+ReplayResult replay(Context& ctx, const ReplayPlan& plan, const std::string& tag, bool llm, int reps,
+                    bool shared_too = false) {
+  Replayer r(ctx, plan, !llm);
   ReplayResult res;
   if (!r.check()) return res;
   const cudaStream_t s = ctx.stream;
   auto cond = [&](const std::string& mode, const std::string& op) {
-    return std::vector<Condition>{
+    std::vector<Condition> c{
         {"workload", plan.workload}, {"mode", mode}, {"op", op}, {"ops", std::int64_t(plan.ops.size())}};
+    if (!llm) c.push_back({"placement", std::string(to_string(r.placement()))});
+    return c;
   };
   double copy_gb_s = 0;
   for (const auto& m : ctx.results)
@@ -816,20 +945,41 @@ ReplayResult replay(Context& ctx, const ReplayPlan& plan, const std::string& tag
     r.set_pdl_all(false);
     r.set_epi(false);
   }
-  // Per op class: a graph of only that class's ops (with PDL where the full graph used it).
+  // Per op class: a graph of only that class's ops (with PDL where the full graph used it). In the
+  // dataflow placement each op keeps its step's addresses, so what it reads as "the previous op's output"
+  // was written by an op outside the class graph: it is whatever the ring left there (the class graph's
+  // own writes a lap away, mostly not in L2). A class graph then reads nearly all of its input from DRAM,
+  // where the step finds the part the previous op wrote in L2.
   std::map<std::string, int> classes;
   for (const auto& op : plan.ops) ++classes[op.op_class];
-  for (const auto& entry : classes) {
-    const std::string cls = entry.first;
-    const int count = entry.second;
+  auto time_class = [&](const std::string& cls, int count, const std::string& suffix) {
     const bool pdl = has_q4 && res.graph_pdl_ok;
     t = time_graph(
         s, reps, 1, [&] { r.issue_all(pdl, cls); }, &clocks);
-    m = make_measurement("replay-" + tag + "-graph-" + cls, "replay_ms", "ms", to_ms(t),
+    m = make_measurement("replay-" + tag + "-graph-" + cls + suffix, "replay_ms", "ms", to_ms(t),
                          cond(pdl ? "graph-pdl" : "graph", cls));
     m.conditions.push_back({"class_ops", std::int64_t(count)});
     add_clock(m);
     ctx.add(m);
+  };
+  for (const auto& entry : classes) time_class(entry.first, entry.second, "");
+  // The shared placement once more (runs up to 26): the step graph, and the norm and elementwise classes.
+  if (shared_too && r.placement() == Placement::dataflow) {
+    r.set_placement(Placement::shared);
+    if (r.check_gemms()) {
+      try {
+        t = time_graph(
+            s, reps, 1, [&] { r.issue_all(false); }, &clocks);
+        m = make_measurement("replay-" + tag + "-graph-shared", "replay_ms", "ms", to_ms(t), cond("graph", "all"));
+        add_clock(m);
+        ctx.add(m);
+        for (const char* cls : {"norm", "elementwise"})
+          if (classes.count(cls)) time_class(cls, classes[cls], "-shared");
+      } catch (const std::exception& e) {
+        ctx.fail("replay " + tag + " graph, shared placement: " + e.what());
+      }
+    }
+    r.set_placement(Placement::dataflow);
   }
   return res;
 }
@@ -891,7 +1041,8 @@ void run_replay(Context& ctx) {
     ReplayResult r;
     try {
       const ReplayPlan plan = sd_unet_plan(ctx.opt.specs_dir, "sd15", sd.width, sd.height, 1, true, sd.flash);
-      r = replay(ctx, plan, sd.tag, false, ctx.opt.quick ? 2 : (big ? 5 : 10));
+      // The 512x512 flash step also in the shared placement of runs up to 26 (-shared).
+      r = replay(ctx, plan, sd.tag, false, ctx.opt.quick ? 2 : (big ? 5 : 10), sd.flash && !big);
     } catch (const std::exception& e) {
       ctx.fail(std::string("replay ") + sd.tag + ": " + e.what());
       continue;
@@ -901,7 +1052,8 @@ void run_replay(Context& ctx) {
     const std::string sc = "{resolution: " + res +
                            ", batch: 1, cfg: true, steps: 20, attention: " + (sd.flash ? "flash" : "naive") +
                            ", precision: fp16}";
-    const char* how = sd.flash ? "fused attention kernel, " : "naive attention, ";
+    const std::string how = std::string(sd.flash ? "fused attention kernel, " : "naive attention, ") +
+                            "activations in a network's dataflow, ";
     ctx.replay_points.push_back({"sd15", "cuda-graph", "it/s", sc, 1e3 / r.graph_ms,
                                  how + fmt("graph replay, %.2f ms per UNet step", r.graph_ms)});
     ctx.replay_points.push_back({"sd15", "cuda-eager", "it/s", sc, 1e3 / r.eager_ms,
