@@ -191,6 +191,15 @@ TEST(Roofline, DequantWorkRunsOnCudaCores) {
   op.dequant_weights = 1e9;
   double expected = 1e9 * 6 / (3584 * 1777e6 * 0.8);
   EXPECT_NEAR(time_op(card, hw(), op, 0).compute_s, expected, expected * 1e-9);
+  // GH100: the power limit that holds tensor work at clock_ratio of 1830 MHz leaves the CUDA cores at the
+  // top boost clock, 1980 MHz, whatever the ratio.
+  HardwareParams h = hw();
+  h.clock_ratio = 0.825;
+  auto hopper = effective_card(gpu("h100-sxm"), h);
+  EXPECT_DOUBLE_EQ(hopper.core_clock_hz, 1980e6);
+  EXPECT_DOUBLE_EQ(hopper.clock_hz, 1830e6 * 0.825);
+  const double on_cores = 1e9 * 6 / (16896 * 1980e6 * 0.8);
+  EXPECT_NEAR(time_op(hopper, h, op, 0).compute_s, on_cores, on_cores * 1e-9);
 }
 
 TEST(Roofline, DramRampDelaysStreamingAndMathAlike) {

@@ -28,9 +28,13 @@ EffectiveCard effective_card(const Gpu& gpu, const HardwareParams& hw) {
   c.dram_bytes_s = units::gb_s_to_bytes_s(memory_bandwidth_gb_s(s)) * hw.dram_efficiency;
   c.l2_bytes_s = units::gb_s_to_bytes_s(l2_bandwidth_gb_s(gpu)) * hw.clock_ratio * hw.l2_efficiency;
   c.l2_resident_bytes = units::mib_to_bytes(s.l2_mib) * hw.l2_resident_fraction;
-  // FP32 lanes at the sustained clock (Hopper's max-boost FP32 figure is not what a loaded card holds).
-  c.fp32_flops_s = 2.0 * s.cuda_cores * c.clock_hz * hw.cuda_core_efficiency;
-  c.alu_ops_s = static_cast<double>(s.cuda_cores) * c.clock_hz * hw.cuda_core_efficiency;
+  // FP32 and integer lanes at the sustained clock. Where a card's top boost clock is above the clock of
+  // its tensor figures (GH100: 1980 against 1830 MHz), the power limit that holds dense tensor work at
+  // `clock_ratio` of the latter does not bind CUDA-core work: NVML shows 1980 MHz through the decode
+  // replays, whose 4-bit GEMVs unpack their weights on the CUDA cores, and 1500 MHz under 8192^3 GEMMs.
+  c.core_clock_hz = s.max_boost_clock_mhz ? units::mhz_to_hz(*s.max_boost_clock_mhz) : c.clock_hz;
+  c.fp32_flops_s = 2.0 * s.cuda_cores * c.core_clock_hz * hw.cuda_core_efficiency;
+  c.alu_ops_s = static_cast<double>(s.cuda_cores) * c.core_clock_hz * hw.cuda_core_efficiency;
   for (TensorMode m : kAllTensorModes) {
     auto peak = tensor_peak_tflops(gpu, m);
     c.tensor_flops_s[static_cast<std::size_t>(m)] = peak ? units::tflops_to_flops(*peak) * hw.clock_ratio : 0.0;

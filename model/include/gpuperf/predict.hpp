@@ -30,7 +30,8 @@ struct OpTiming {
 
 // The card as the model sees it for one architecture's parameters: rates at the sustained clock.
 struct EffectiveCard {
-  double clock_hz = 0;
+  double clock_hz = 0;       // the sustained clock: rated boost x clock_ratio (tensor work, latencies, L2)
+  double core_clock_hz = 0;  // the clock of CUDA-core work: the top boost where the spec gives one, else clock_hz
   double dram_bytes_s = 0;
   double l2_bytes_s = 0;
   double l2_resident_bytes = 0;
