@@ -8,7 +8,7 @@
 // its output bytes. Each workload runs eagerly and as a CUDA graph; the 4-bit one also with programmatic
 // dependent launch on its GEMVs, on every own kernel, with the GEMVs that share an input fused (q/k/v,
 // gate/up: one GEMV over their concatenated rows), and both; per op class, a graph of only that class's
-// ops is timed too. The SD plans' activations follow a network's dataflow (replay_layout.cuh: each op
+// ops is timed too. The SD plans' activations follow a network's dataflow (replay_layout.hpp: each op
 // writes its own region of a ring larger than the L2 and reads what the op before it wrote, the rest of
 // its input from old data); the LLaMA plans' small ops, and one comparison figure of the SD 512x512 flash
 // step (`-shared`), read one shared source buffer and write one shared destination, as every op did until
@@ -28,7 +28,7 @@
 #include "common.cuh"
 #include "decode_persistent.cuh"
 #include "gemv_q4.cuh"
-#include "replay_layout.cuh"
+#include "replay_layout.hpp"
 
 namespace gpuperf::validate {
 
@@ -195,12 +195,12 @@ struct Bufs {
   DeviceBuffer<unsigned char> src, dst;  // byte ops
   DeviceBuffer<__half> ga, gb, gc;       // GEMM operands
   DeviceBuffer<__half> aq, ak, av, ao;   // fused attention: Q, K, V, O ([batch x heads][tokens][head dim])
-  DeviceBuffer<unsigned char> pool;      // dataflow placement: the ring of activations (replay_layout.cuh)
+  DeviceBuffer<unsigned char> pool;      // dataflow placement: the ring of activations (replay_layout.hpp)
 };
 
 // Where the ops with activations (byte ops, weight GEMMs) read and write. shared: every byte op reads
 // `src` and writes `dst`, every weight GEMM reads `ga` and writes `gc` (so each finds its input in L2
-// whatever a network would); dataflow: replay_layout.cuh.
+// whatever a network would); dataflow: replay_layout.hpp.
 enum class Placement { shared, dataflow };
 const char* to_string(Placement p) { return p == Placement::dataflow ? "dataflow" : "shared"; }
 

@@ -1,6 +1,6 @@
-// replay_layout: where a replay puts the activations of its ops in the "dataflow" placement (replay.cu),
-// as offsets into one ring of device memory, the pool. Plain C++ (no CUDA), so that it can be tried on
-// a host alone.
+// replay_layout: where a replay (validate/src/replay.cu) puts the activations of its ops in the "dataflow" placement,
+// as offsets into one ring of device memory, the pool. Plain C++ (no CUDA): tested on the host
+// (tests/test_replay_layout.cpp).
 //
 // A real network gives every tensor its own memory: an op finds in L2 what the op before it has just
 // written, and the rest of its input (a residual branch, a skip connection, the text embedding) was
@@ -33,14 +33,13 @@
 
 #include "replay_plan.hpp"
 
-namespace gpuperf::validate {
+namespace gpuperf_replay {
 
 inline std::size_t align256(double b) { return (std::size_t(std::ceil(b)) + 255) / 256 * 256; }
 
 // Whether op `op` gets an output region in the dataflow placement.
-inline bool has_flow(const gpuperf_replay::ReplayOp& op) {
-  return op.kind == gpuperf_replay::ReplayKind::bytes ||
-         (op.kind == gpuperf_replay::ReplayKind::gemm && op.weight_bytes > 0);
+inline bool has_flow(const ReplayOp& op) {
+  return op.kind == ReplayKind::bytes || (op.kind == ReplayKind::gemm && op.weight_bytes > 0);
 }
 
 // One op's regions (byte offsets into the pool).
@@ -72,8 +71,7 @@ struct FlowLayout {
 };
 
 // Lays out `ops` in a ring of `pool` bytes (the sizes in `L.ops` already set).
-inline void place_flow(const std::vector<gpuperf_replay::ReplayOp>& ops, std::size_t pool, FlowLayout& L) {
-  using gpuperf_replay::ReplayKind;
+inline void place_flow(const std::vector<ReplayOp>& ops, std::size_t pool, FlowLayout& L) {
   L.pool_bytes = pool;
   L.step_bytes = 0;
   L.wraps = 0;
@@ -92,7 +90,7 @@ inline void place_flow(const std::vector<gpuperf_replay::ReplayOp>& ops, std::si
     return 0;
   };
   for (std::size_t i = 0; i < ops.size(); ++i) {
-    const gpuperf_replay::ReplayOp& op = ops[i];
+    const ReplayOp& op = ops[i];
     FlowIo& f = L.ops[i];
     if (!f.out) continue;
     const FlowIo* p = i > 0 && L.ops[i - 1].out ? &L.ops[i - 1] : nullptr;
@@ -142,13 +140,12 @@ inline void place_flow(const std::vector<gpuperf_replay::ReplayOp>& ops, std::si
 }
 
 // The dataflow layout of `ops` for a card with `l2_bytes` of L2.
-inline FlowLayout dataflow_layout(const std::vector<gpuperf_replay::ReplayOp>& ops, double l2_bytes) {
-  using gpuperf_replay::ReplayKind;
+inline FlowLayout dataflow_layout(const std::vector<ReplayOp>& ops, double l2_bytes) {
   FlowLayout L;
   L.ops.resize(ops.size());
   std::size_t span = 0;
   for (std::size_t i = 0; i < ops.size(); ++i) {
-    const gpuperf_replay::ReplayOp& op = ops[i];
+    const ReplayOp& op = ops[i];
     FlowIo& f = L.ops[i];
     f.out = has_flow(op);
     if (!f.out) continue;
@@ -173,4 +170,4 @@ inline FlowLayout dataflow_layout(const std::vector<gpuperf_replay::ReplayOp>& o
   return L;
 }
 
-}  // namespace gpuperf::validate
+}  // namespace gpuperf_replay
