@@ -1,6 +1,7 @@
 // gemm: tensor-core GEMM throughput through cuBLASLt (fp16 with fp16 and fp32 accumulate, bf16, tf32,
 // int8, fp8 where the card has it) at 8192^3 and at real workload shapes: SD 1.5 convolutions as
-// implicit GEMMs, SD attention as batched GEMMs, LLaMA-13B prefill linears. Operands are random, the
+// implicit GEMMs, SD attention as batched GEMMs, LLaMA-13B prefill linears; the weight GEMMs in PyTorch's
+// orientation (m = output features, n = tokens: D is row-major tokens x out). Operands are random, the
 // layout is TN (the one every dtype supports), the fastest of cuBLASLt's heuristic candidates is kept,
 // and sampled outputs are checked against a float64 host reference before timing. Each call is timed in a
 // loop of calls (the host issues each one) and, at the workload shapes, also captured N times into a CUDA
@@ -14,6 +15,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <stdexcept>
 
 #include "common.cuh"
 
@@ -126,6 +128,9 @@ struct Mode {
 struct Shape {
   std::string label;
   std::int64_t m, n, k, batch;
+  // "out-major": a weight GEMM in PyTorch's orientation (m = output features, n = tokens); empty: no
+  // weights (the square and attention shapes), or the decode host-cost shape as it was.
+  std::string orientation;
 };
 
 struct Gemm {
@@ -408,6 +413,7 @@ void run_case(Context& ctx, Gemm& g, const Mode& mode, const Shape& sh, int reps
                                  {"layout", std::string("TN")},
                                  {"library", std::string("cublasLt")},
                                  {"candidates", std::int64_t(p.found())}};
+  if (!sh.orientation.empty()) base.push_back({"orientation", sh.orientation});
   if (graph) base.push_back({"best_candidate", std::int64_t(best)});
   const std::string unit = mode.dtype == "int8" ? "TOPS" : "TFLOP/s";
   std::vector<Condition> cond = base;
@@ -466,6 +472,7 @@ void run_matmul_host_cost(Context& ctx, Gemm& g, const Mode& mode, const Shape& 
                                  {"k", sh.k},
                                  {"shape", sh.label},
                                  {"algo", std::string("heuristic's first")}};
+  if (!sh.orientation.empty()) cond.push_back({"orientation", sh.orientation});
   if (nodes >= 0) cond.push_back({"graph_nodes_per_call", nodes});
   add_queued_host_cost(ctx, id, q, reps, std::move(cond));
 }
@@ -490,56 +497,63 @@ void run_gemm(Context& ctx) {
   const Mode fp8{"fp8", "fp32", El::e4m3, El::f16, CUBLAS_COMPUTE_32F, CUDA_R_32F, 1e-2, 89};
 
   const std::int64_t big = ctx.opt.quick ? 4096 : 8192;
-  const Shape square{"square-" + std::to_string(big), big, big, big, 1};
+  const Shape square{"square-" + std::to_string(big), big, big, big, 1, ""};
   for (const Mode* m : {&fp16_16, &fp16_32, &bf16_32, &tf32, &int8, &fp8}) {
     if (cc < m->min_cc) continue;
     run_case(ctx, g, *m, square, reps);
   }
-  // Workload shapes (fp16 operands, fp32 accumulate: what PyTorch asks cuBLAS for).
+  // Workload shapes (fp16 operands, fp32 accumulate: what PyTorch asks cuBLAS for). The weight GEMMs are
+  // stated in PyTorch's orientation for y = x W^T with row-major tensors (orientation: out-major, run 28):
+  // m = the output features (the weight's rows), n = the tokens or pixels, k = the input features, so D
+  // (m x n column-major, leading dimension m) is PyTorch's row-major tokens x out, and the replay calls
+  // cuBLAS the same way (run 26). Until run 27 the large shapes had tokens as m (D tokens x out column-major,
+  // leading dimension the tokens): the labels are kept, m and n carry the new values. The attention QK^T
+  // and PV products have no weights and keep their batched shapes (no orientation condition).
+  const std::string out_major = "out-major";
   const std::vector<Shape> shapes = {
-      {"sd15-conv-64x64-320", 2 * 64 * 64, 320, 320 * 9, 1},
-      {"sd15-conv-32x32-640", 2 * 32 * 32, 640, 640 * 9, 1},
-      {"sd15-conv-16x16-1280", 2 * 16 * 16, 1280, 1280 * 9, 1},
-      {"sd15-conv-8x8-1280", 2 * 8 * 8, 1280, 1280 * 9, 1},
-      {"sd15-attn-qk-64x64", 4096, 4096, 40, 2 * 8},
-      {"sd15-attn-pv-64x64", 4096, 40, 4096, 2 * 8},
-      {"llama13b-prefill512-qkvo", 512, 5120, 5120, 1},
-      {"llama13b-prefill512-gate-up", 512, 13824, 5120, 1},
-      {"llama13b-prefill512-down", 512, 5120, 13824, 1},
-      // SD transformer linear layers (tokens x out x in; run 13's replay showed them slower than the model):
+      // Convolutions as implicit GEMMs: out channels x pixels (CFG batch 2) x 9 * in channels.
+      {"sd15-conv-64x64-320", 320, 2 * 64 * 64, 320 * 9, 1, out_major},
+      {"sd15-conv-32x32-640", 640, 2 * 32 * 32, 640 * 9, 1, out_major},
+      {"sd15-conv-16x16-1280", 1280, 2 * 16 * 16, 1280 * 9, 1, out_major},
+      {"sd15-conv-8x8-1280", 1280, 2 * 8 * 8, 1280 * 9, 1, out_major},
+      {"sd15-attn-qk-64x64", 4096, 4096, 40, 2 * 8, ""},
+      {"sd15-attn-pv-64x64", 4096, 40, 4096, 2 * 8, ""},
+      // LLaMA-13B prefill of 512 tokens: out features x 512 x in features.
+      {"llama13b-prefill512-qkvo", 5120, 512, 5120, 1, out_major},
+      {"llama13b-prefill512-gate-up", 13824, 512, 5120, 1, out_major},
+      {"llama13b-prefill512-down", 5120, 512, 13824, 1, out_major},
+      // SD transformer linear layers (out x tokens x in; run 13's replay showed them slower than the model):
       // q/k/v/out at the first two levels, the GEGLU projection and the feed-forward output at the first.
-      {"sd15-linear-64x64-320", 2 * 64 * 64, 320, 320, 1},
-      {"sd15-linear-32x32-640", 2 * 32 * 32, 640, 640, 1},
-      {"sd15-ff-proj-64x64-320", 2 * 64 * 64, 2560, 320, 1},
-      {"sd15-ff-out-64x64-320", 2 * 64 * 64, 320, 1280, 1},
+      {"sd15-linear-64x64-320", 320, 2 * 64 * 64, 320, 1, out_major},
+      {"sd15-linear-32x32-640", 640, 2 * 32 * 32, 640, 1, out_major},
+      {"sd15-ff-proj-64x64-320", 2560, 2 * 64 * 64, 320, 1, out_major},
+      {"sd15-ff-out-64x64-320", 320, 2 * 64 * 64, 1280, 1, out_major},
       // The rest of the SD 512x512 step's linear layers (run 24): q/k/v/out (and proj_in/out), the GEGLU
       // projection and the feed-forward output at the 16x16 level and the middle block (8x8), the 32x32
       // level's feed-forward; cross-attention K/V from the 77-token text (2 x 77 rows); the time embedding's
-      // linears (2 rows). M = 154 and M = 2 give D a leading dimension that is no multiple of 8 elements.
-      {"sd15-linear-16x16-1280", 2 * 16 * 16, 1280, 1280, 1},
-      {"sd15-ff-proj-16x16-1280", 2 * 16 * 16, 10240, 1280, 1},
-      {"sd15-ff-out-16x16-1280", 2 * 16 * 16, 1280, 5120, 1},
-      {"sd15-ff-proj-32x32-640", 2 * 32 * 32, 5120, 640, 1},
-      {"sd15-ff-out-32x32-640", 2 * 32 * 32, 640, 2560, 1},
-      {"sd15-linear-8x8-1280", 2 * 8 * 8, 1280, 1280, 1},
-      {"sd15-ff-proj-8x8-1280", 2 * 8 * 8, 10240, 1280, 1},
-      {"sd15-ff-out-8x8-1280", 2 * 8 * 8, 1280, 5120, 1},
-      {"sd15-xattn-kv-154x320x768", 2 * 77, 320, 768, 1},
-      {"sd15-xattn-kv-154x640x768", 2 * 77, 640, 768, 1},
-      {"sd15-xattn-kv-154x1280x768", 2 * 77, 1280, 768, 1},
-      {"sd15-temb-2x1280x320", 2, 1280, 320, 1},
-      {"sd15-temb-2x1280x1280", 2, 1280, 1280, 1},
-      {"sd15-temb-2x640x1280", 2, 640, 1280, 1},
-      {"sd15-temb-2x320x1280", 2, 320, 1280, 1},
-      // The same seven small-M products with M and N swapped (D = the output transposed, its leading
-      // dimension the output width: the call PyTorch makes for x W^T with row-major tensors).
-      {"sd15-xattn-kv-320x154x768", 320, 2 * 77, 768, 1},
-      {"sd15-xattn-kv-640x154x768", 640, 2 * 77, 768, 1},
-      {"sd15-xattn-kv-1280x154x768", 1280, 2 * 77, 768, 1},
-      {"sd15-temb-1280x2x320", 1280, 2, 320, 1},
-      {"sd15-temb-1280x2x1280", 1280, 2, 1280, 1},
-      {"sd15-temb-640x2x1280", 640, 2, 1280, 1},
-      {"sd15-temb-320x2x1280", 320, 2, 1280, 1},
+      // linears (2 rows). The K/V and time-embedding labels give m x n x k (out x rows x in); their
+      // tokens-major twins (m = 154 or 2, D's leading dimension no multiple of 8 elements; runs 24-27 as
+      // sd15-xattn-kv-154x320x768, sd15-temb-2x1280x320, ...) are gone.
+      {"sd15-linear-16x16-1280", 1280, 2 * 16 * 16, 1280, 1, out_major},
+      {"sd15-ff-proj-16x16-1280", 10240, 2 * 16 * 16, 1280, 1, out_major},
+      {"sd15-ff-out-16x16-1280", 1280, 2 * 16 * 16, 5120, 1, out_major},
+      {"sd15-ff-proj-32x32-640", 5120, 2 * 32 * 32, 640, 1, out_major},
+      {"sd15-ff-out-32x32-640", 640, 2 * 32 * 32, 2560, 1, out_major},
+      {"sd15-linear-8x8-1280", 1280, 2 * 8 * 8, 1280, 1, out_major},
+      {"sd15-ff-proj-8x8-1280", 10240, 2 * 8 * 8, 1280, 1, out_major},
+      {"sd15-ff-out-8x8-1280", 1280, 2 * 8 * 8, 5120, 1, out_major},
+      {"sd15-xattn-kv-320x154x768", 320, 2 * 77, 768, 1, out_major},
+      {"sd15-xattn-kv-640x154x768", 640, 2 * 77, 768, 1, out_major},
+      {"sd15-xattn-kv-1280x154x768", 1280, 2 * 77, 768, 1, out_major},
+      {"sd15-temb-1280x2x320", 1280, 2, 320, 1, out_major},
+      {"sd15-temb-1280x2x1280", 1280, 2, 1280, 1, out_major},
+      {"sd15-temb-640x2x1280", 640, 2, 1280, 1, out_major},
+      {"sd15-temb-320x2x1280", 320, 2, 1280, 1, out_major},
+  };
+  auto shape = [&](const char* label) -> const Shape& {
+    for (const Shape& sh : shapes)
+      if (sh.label == label) return sh;
+    throw std::logic_error(std::string("gemm: no workload shape ") + label);
   };
   // Each also captured into a CUDA graph (`-graph` ids, launch: graph): the small ones' loops time the host.
   // A shape whose call throws (a candidate cuBLASLt cannot run after all) is recorded as failed and the
@@ -552,9 +566,11 @@ void run_gemm(Context& ctx) {
       cudaGetLastError();
     }
   }
-  for (const auto& sh : {shapes[0], shapes[6], shapes[7]}) run_case(ctx, g, fp16_16, sh, reps);
-  // Host cost of one cublasLtMatmul call: an SD linear layer and a LLaMA-13B decode linear (one token).
-  for (const Shape& sh : {shapes[9], Shape{"llama13b-decode-1x5120x5120", 1, 5120, 5120, 1}})
+  for (const char* label : {"sd15-conv-64x64-320", "llama13b-prefill512-qkvo", "llama13b-prefill512-gate-up"})
+    run_case(ctx, g, fp16_16, shape(label), reps);
+  // Host cost of one cublasLtMatmul call: an SD linear layer (out-major, as above) and a LLaMA-13B decode
+  // linear (one token; m = 1 as in every run since run 12).
+  for (const Shape& sh : {shape("sd15-linear-64x64-320"), Shape{"llama13b-decode-1x5120x5120", 1, 5120, 5120, 1, ""}})
     run_matmul_host_cost(ctx, g, fp16_32, sh);
   GV_CUBLAS(cublasLtDestroy(g.lt));
 }

@@ -8,12 +8,13 @@
 // its output bytes. Each workload runs eagerly and as a CUDA graph; the 4-bit one also with programmatic
 // dependent launch on its GEMVs, on every own kernel, with the GEMVs that share an input fused (q/k/v,
 // gate/up: one GEMV over their concatenated rows), and both; per op class, a graph of only that class's
-// ops is timed too. The SD plans' activations follow a network's dataflow (replay_layout.hpp: each op
-// writes its own region of a ring larger than the L2 and reads what the op before it wrote, the rest of
-// its input from old data); the LLaMA plans' small ops, and one comparison figure of the SD 512x512 flash
-// step (`-shared`), read one shared source buffer and write one shared destination, as every op did until
-// run 26. Results: replay_ms / replay_gb_s / replay_floor_ratio measurements, and workload-level points
-// (tokens/s, it/s) for --replay-out.
+// ops is timed too, and for the SD 512x512 flash step the step without each class (run 28). The SD
+// plans' activations follow a network's dataflow (replay_layout.hpp: each op writes its own region of a
+// ring larger than the L2 and reads what the op before it wrote, the rest of its input from old data); the
+// LLaMA plans' small ops, and one comparison figure of the SD 512x512 flash step (`-shared`), read one
+// shared source buffer and write one shared destination, as every op did until run 26. Results: replay_ms /
+// replay_gb_s / replay_floor_ratio measurements, and workload-level points (tokens/s, it/s) for
+// --replay-out.
 #include <cublas_v2.h>
 
 #include <algorithm>
@@ -422,9 +423,11 @@ class Replayer {
     return n;
   }
 
-  void issue_all(bool pdl, const std::string& op_class = "") {
+  // Every op of the plan in order; with `op_class`, only that class's ops, or (with `without`) every op but
+  // that class's.
+  void issue_all(bool pdl, const std::string& op_class = "", bool without = false) {
     for (size_t i = 0; i < plan_.ops.size(); ++i)
-      if (op_class.empty() || plan_.ops[i].op_class == op_class) issue(plan_.ops[i], i, pdl);
+      if (op_class.empty() || (plan_.ops[i].op_class == op_class) != without) issue(plan_.ops[i], i, pdl);
   }
 
   // Checks what can be checked against a float64 host reference: the first 4-bit GEMV, the first fp16
@@ -830,9 +833,10 @@ struct ReplayResult {
 
 // Replays `plan`: LLM plans in the shared placement, the others (SD) in the dataflow placement; with
 // `shared_too`, the step graph and its norm and elementwise class graphs are timed again in the shared
-// placement (ids ending in -shared), for comparison with runs up to 26.
+// placement (ids ending in -shared), for comparison with runs up to 26; with `without_too`, the step graph
+// without each op class too (ids ending in -graph-without-<class>).
 ReplayResult replay(Context& ctx, const ReplayPlan& plan, const std::string& tag, bool llm, int reps,
-                    bool shared_too = false) {
+                    bool shared_too = false, bool without_too = false) {
   Replayer r(ctx, plan, !llm);
   ReplayResult res;
   if (!r.check()) return res;
@@ -963,6 +967,33 @@ ReplayResult replay(Context& ctx, const ReplayPlan& plan, const std::string& tag
     ctx.add(m);
   };
   for (const auto& entry : classes) time_class(entry.first, entry.second, "");
+  // With `without_too`: per op class, the whole step without that class's ops (run 28), in the same
+  // placement and timed like the step; step - without is what the class adds to the step. The remaining
+  // ops keep their step addresses, so an op that follows a left-out one reads as its "previous output" a
+  // region nobody wrote in this graph (old data, from DRAM), where in the step that part is in L2: the
+  // difference is the class's own time in the step, less what it overlaps with the other ops' work and
+  // less what the other ops lose without its outputs in L2 (its marginal cost, not a share of a sum).
+  if (without_too && res.graph_ms > 0 && classes.size() > 1) {
+    const bool pdl = has_q4 && res.graph_pdl_ok;
+    for (const auto& entry : classes) {
+      const std::string& cls = entry.first;
+      try {
+        t = time_graph(
+            s, reps, 1, [&] { r.issue_all(pdl, cls, true); }, &clocks);
+      } catch (const std::exception& e) {
+        ctx.fail("replay " + tag + " graph without " + cls + ": " + e.what());
+        continue;
+      }
+      m = make_measurement("replay-" + tag + "-graph-without-" + cls, "replay_ms", "ms", to_ms(t),
+                           cond(pdl ? "graph-pdl" : "graph", "all but " + cls));
+      m.conditions.push_back({"class_ops", std::int64_t(entry.second)});
+      m.conditions.push_back({"graph_ops", std::int64_t(plan.ops.size()) - entry.second});
+      add_clock(m);
+      std::fprintf(stderr, "replay %s: graph without %s (%d ops) %.4f ms; in the step (step - without) %.4f ms\n",
+                   tag.c_str(), cls.c_str(), entry.second, m.value, res.graph_ms - m.value);
+      ctx.add(m);
+    }
+  }
   // The shared placement once more (runs up to 26): the step graph, and the norm and elementwise classes.
   if (shared_too && r.placement() == Placement::dataflow) {
     r.set_placement(Placement::shared);
@@ -1041,8 +1072,9 @@ void run_replay(Context& ctx) {
     ReplayResult r;
     try {
       const ReplayPlan plan = sd_unet_plan(ctx.opt.specs_dir, "sd15", sd.width, sd.height, 1, true, sd.flash);
-      // The 512x512 flash step also in the shared placement of runs up to 26 (-shared).
-      r = replay(ctx, plan, sd.tag, false, ctx.opt.quick ? 2 : (big ? 5 : 10), sd.flash && !big);
+      // The 512x512 flash step also in the shared placement of runs up to 26 (-shared), and without each
+      // op class (-graph-without-<class>: each class's cost inside the step, run 28).
+      r = replay(ctx, plan, sd.tag, false, ctx.opt.quick ? 2 : (big ? 5 : 10), sd.flash && !big, sd.flash && !big);
     } catch (const std::exception& e) {
       ctx.fail(std::string("replay ") + sd.tag + ": " + e.what());
       continue;
