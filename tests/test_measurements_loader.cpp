@@ -247,6 +247,26 @@ TEST(Measurements, MicroGemmFiguresKeptPerShape) {
   EXPECT_EQ(kept.count("c-graph"), 0u);                // m = 2: D's leading dimension is 4 bytes
 }
 
+TEST(Measurements, OutMajorGemmFiguresAreStatedAsTheModelsRowsTimesWeights) {
+  // Since run 28 the suite states PyTorch's call: m = output features, n = tokens. The one-op step is
+  // the model's GEMM: m = tokens, n x k weights.
+  const std::string id = "gpuperf-outmajor-" + std::to_string(::getpid());
+  fs::path p = fs::temp_directory_path() / (id + ".yaml");
+  std::ofstream(p) << "version: 1\ngenerator: gpuperf-validate\ndate: \"2026-11-26\"\ncard_id: h100-sxm\n"
+                      "device: {}\npeaks: {}\nmicro:\n"
+                      "  - id: kv\n    kind: gemm_tflops\n    value: 40\n    conditions: {dtype: fp16, accumulate: "
+                      "fp32, m: 1280, n: 154, k: 768, batch: 1, layout: TN, orientation: out-major, launch: graph}\n";
+  MeasurementSet s = load(p);
+  fs::remove(p);
+  ASSERT_EQ(s.points.size(), 1u);
+  const Op& op = s.points[0].micro->graph.ops[0];
+  EXPECT_EQ(op.gemm.m, 154);
+  EXPECT_EQ(op.gemm.n, 1280);
+  EXPECT_DOUBLE_EQ(op.weight_bytes, 2.0 * 1280 * 768);
+  EXPECT_DOUBLE_EQ(op.activation_bytes, 2.0 * 154 * 768);
+  EXPECT_DOUBLE_EQ(op.flops, 2.0 * 1280 * 154 * 768);
+}
+
 TEST(Measurements, ReplayPointsLoadWithTheirOwnStacksAndScenarios) {
   MeasurementSet s = load(fs::path(GPUPERF_SPECS_DIR).parent_path() / "validate" / "results" / "h100-sxm-replay.yaml");
   // LLaMA 4-bit (graph, graph with programmatic dependent launch, eager) and fp16, SD 512x512 naive, SD

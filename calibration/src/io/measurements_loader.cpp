@@ -148,11 +148,15 @@ std::optional<Workload> micro_workload(MapReader& item, const std::string& kind,
     const double d_elt = get("dtype") == "int8" || get("dtype") == "tf32" ? 4.0 : 2.0;
     if (get("layout") == "TN" && std::fmod(m * d_elt, 16.0) != 0.0) return std::nullopt;
     op.op_class = OpClass::gemm;
-    op.gemm = {cond_int(item, c, "m"), cond_int(item, c, "n"), cond_int(item, c, "k"), cond_int(item, c, "batch")};
+    // The model's convention: m rows of activations (tokens) times the n x k weights. Since run 28 the
+    // suite states workload shapes out-major, as PyTorch calls cuBLAS (m = output features, n = tokens).
+    const bool out_major = get("orientation") == "out-major";
+    const std::int64_t rows = cond_int(item, c, out_major ? "n" : "m"), cols = cond_int(item, c, out_major ? "m" : "n");
+    op.gemm = {rows, cols, cond_int(item, c, "k"), cond_int(item, c, "batch")};
     op.tensor_mode = mode;
     op.flops = 2.0 * m * n * k * b;
-    op.weight_bytes = b * n * k * elt;
-    op.activation_bytes = b * m * k * elt;
+    op.weight_bytes = b * static_cast<double>(cols) * k * elt;
+    op.activation_bytes = b * static_cast<double>(rows) * k * elt;
     op.write_bytes = b * m * n * 2.0;
     w.items_per_step = op.flops / 1e12;
     w.unit = is_integer_mode(*mode) ? "TOPS" : "TFLOP/s";
