@@ -290,6 +290,10 @@ TEST(Timeline, TheGapBetweenKernelsAddsToEveryKernelWhateverBindsIt) {
     EXPECT_EQ(b.ops[i].bound, a.ops[i].bound) << i;  // the gap does not change what binds the kernel
   }
   EXPECT_NEAR(b.seconds - a.seconds, 4e-6, 1e-12);
+  // In the breakdown the gaps are latency, whatever binds the kernels: the GEMM's compute term is the same.
+  EXPECT_NEAR(b.latency_s - a.latency_s, 4e-6, 1e-15);
+  EXPECT_NEAR(b.compute_s, a.compute_s, 1e-15);
+  EXPECT_NEAR(b.compute_s + b.memory_s + b.latency_s, b.gpu_s, 1e-15);
 }
 
 namespace {

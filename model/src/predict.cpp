@@ -212,9 +212,9 @@ namespace {
   // Between two kernels of a stream the front end idles for a fixed gap (the next grid launches after the
   // last block of the previous one retires): serial with the kernel's own time, counted as latency.
   if (card.gap_s_per_kernel > 0) {
-    const double gap_s = launches * card.gap_s_per_kernel;
-    t.gpu_s += gap_s;
-    t.latency_s += gap_s;
+    t.gap_s = launches * card.gap_s_per_kernel;
+    t.gpu_s += t.gap_s;
+    t.latency_s += t.gap_s;
   }
   return t;
 }
@@ -300,13 +300,16 @@ StepPrediction simulate_step(const Gpu& gpu, const Graph& graph, const HardwareP
     cl.gpu_s += times * t.gpu_s;
     cl.flops += times * op.flops;
     cl.dram_bytes += times * t.dram_bytes;
-    // An op's GPU time is its longest term; it is attributed whole to that term.
+    // An op's GPU time is its longest term, attributed whole to that term, and the gap between kernels,
+    // which is latency whatever binds the kernel.
     double& step_term = t.bound == Bound::latency ? p.latency_s : t.bound == Bound::compute ? p.compute_s : p.memory_s;
     double& class_term = t.bound == Bound::latency   ? cl.latency_s
                          : t.bound == Bound::compute ? cl.compute_s
                                                      : cl.memory_s;
-    step_term += times * t.gpu_s;
-    class_term += times * t.gpu_s;
+    step_term += times * (t.gpu_s - t.gap_s);
+    class_term += times * (t.gpu_s - t.gap_s);
+    p.latency_s += times * t.gap_s;
+    cl.latency_s += times * t.gap_s;
   };
   // The op's K kernels, each issued c after the last and running d: closed form of
   // free_k = max(host_k, free_{k-1}) + d with host_k = host + k·c.

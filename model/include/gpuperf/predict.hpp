@@ -20,8 +20,9 @@ std::string_view to_string(Bound bound);
 struct OpTiming {
   double compute_s = 0;  // FLOPs (and dequant ALU work) at the unit's effective rate, waves included
   double memory_s = 0;   // DRAM bytes at effective DRAM bandwidth + L2-resident bytes at L2 bandwidth
-  double latency_s = 0;  // fixed per-kernel GPU time
-  double gpu_s = 0;      // max(compute, memory, latency): the front end overlaps launch with execution
+  double latency_s = 0;  // fixed per-kernel GPU time (the floor, and the serial gap between kernels)
+  double gpu_s = 0;      // max(compute, memory, latency floor) + gap: the front end overlaps launch with execution
+  double gap_s = 0;      // the part of gpu_s that is the dead time between this op's kernels and the next
   double dram_bytes = 0;
   double l2_bytes = 0;
   double wave_efficiency = 1;  // busy SM share over the op's waves (1 = no quantization loss)
