@@ -224,6 +224,15 @@ TEST(Roofline, DramRampDelaysStreamingAndMathAlike) {
   EXPECT_EQ(l2.dram_bytes, 1024.0);
   EXPECT_DOUBLE_EQ(l2.compute_s, 0.0);
   EXPECT_DOUBLE_EQ(l2.memory_s, l2_flat.memory_s);
+  // In a step's breakdown the ramp is latency (it does not shrink with bandwidth): the copy's memory term
+  // is its streaming alone.
+  Graph step;
+  step.ops.push_back(copy);
+  StackParams s{0.0, 0.0, false, true, false};
+  StepPrediction with = simulate_step(gpu("h100-sxm"), step, h, s),
+                 without = simulate_step(gpu("h100-sxm"), step, hw(), s);
+  EXPECT_NEAR(with.latency_s - without.latency_s, 3e-6, 1e-15);
+  EXPECT_NEAR(with.memory_s, without.memory_s, 1e-15);
 }
 
 TEST(Roofline, ASkinnyProductLoadsThroughTheFewSmsOfItsCtas) {

@@ -197,15 +197,16 @@ namespace {
   // and may stream its weights (which depend on nothing) before it waits: weight streams hide the ramp.
   const int launches = kernels > 0 ? kernels : std::max(1, op.kernels);
   if (reads_dram && card.dram_ramp_s > 0 && !(dependent_launch && op.weight_bytes > 0)) {
-    const double ramp_s = card.dram_ramp_s * launches;
-    t.memory_s += ramp_s;
-    t.compute_s += ramp_s;
+    t.ramp_s = card.dram_ramp_s * launches;
+    t.memory_s += t.ramp_s;
+    t.compute_s += t.ramp_s;
   }
   t.latency_s = (kernels > 0 ? kernels : op.kernels) * card.latency_s_per_kernel;
   // The front end prepares the next kernel while the current one runs: a kernel costs its longest term.
   t.gpu_s = std::max({t.compute_s, t.memory_s, t.latency_s});
   if (t.latency_s > std::max(t.compute_s, t.memory_s)) {
     t.bound = Bound::latency;
+    t.ramp_s = 0;  // the floor covers it
   } else {
     t.bound = t.compute_s >= t.memory_s ? Bound::compute : Bound::memory;
   }
@@ -300,16 +301,18 @@ StepPrediction simulate_step(const Gpu& gpu, const Graph& graph, const HardwareP
     cl.gpu_s += times * t.gpu_s;
     cl.flops += times * op.flops;
     cl.dram_bytes += times * t.dram_bytes;
-    // An op's GPU time is its longest term, attributed whole to that term, and the gap between kernels,
-    // which is latency whatever binds the kernel.
+    // An op's GPU time is its longest term, attributed whole to that term, less its fixed per-kernel
+    // parts - the wait for the first DRAM bytes and the gap between kernels - which are latency whatever
+    // binds the kernel (they do not shrink with more bandwidth or more tensor cores).
     double& step_term = t.bound == Bound::latency ? p.latency_s : t.bound == Bound::compute ? p.compute_s : p.memory_s;
     double& class_term = t.bound == Bound::latency   ? cl.latency_s
                          : t.bound == Bound::compute ? cl.compute_s
                                                      : cl.memory_s;
-    step_term += times * (t.gpu_s - t.gap_s);
-    class_term += times * (t.gpu_s - t.gap_s);
-    p.latency_s += times * t.gap_s;
-    cl.latency_s += times * t.gap_s;
+    const double fixed = t.gap_s + t.ramp_s;
+    step_term += times * (t.gpu_s - fixed);
+    class_term += times * (t.gpu_s - fixed);
+    p.latency_s += times * fixed;
+    cl.latency_s += times * fixed;
   };
   // The op's K kernels, each issued c after the last and running d: closed form of
   // free_k = max(host_k, free_{k-1}) + d with host_k = host + k·c.

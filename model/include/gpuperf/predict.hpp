@@ -23,6 +23,7 @@ struct OpTiming {
   double latency_s = 0;  // fixed per-kernel GPU time (the floor, and the serial gap between kernels)
   double gpu_s = 0;      // max(compute, memory, latency floor) + gap: the front end overlaps launch with execution
   double gap_s = 0;      // the part of gpu_s that is the dead time between this op's kernels and the next
+  double ramp_s = 0;     // the part of gpu_s that waits for the first DRAM bytes (0 where hidden or absent)
   double dram_bytes = 0;
   double l2_bytes = 0;
   double wave_efficiency = 1;  // busy SM share over the op's waves (1 = no quantization loss)
