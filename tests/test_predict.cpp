@@ -200,6 +200,30 @@ TEST(Roofline, DequantWorkRunsOnCudaCores) {
   EXPECT_DOUBLE_EQ(hopper.clock_hz, 1830e6 * 0.825);
   const double on_cores = 1e9 * 6 / (16896 * 1980e6 * 0.8);
   EXPECT_NEAR(time_op(hopper, h, op, 0).compute_s, on_cores, on_cores * 1e-9);
+  // GA100 has 64 FP32 lanes per SM beside 64 INT32 lanes: the unpacking mix issues at the four
+  // schedulers' 128 operations per SM per clock, as on GA10x's 128 FP32 lanes, not at 64.
+  auto a100 = effective_card(gpu("a100-sxm-80gb"), hw());
+  const double on_ga100 = 1e9 * 6 / (108 * 128 * 1410e6 * 0.8);
+  EXPECT_NEAR(time_op(a100, hw(), op, 0).compute_s, on_ga100, on_ga100 * 1e-9);
+  EXPECT_DOUBLE_EQ(a100.fp32_flops_s, 2.0 * 6912 * 1410e6 * 0.8);  // FP32 FMA stays at the lane count
+}
+
+TEST(Roofline, SustainedClockStopsAtTheTopBoostClock) {
+  // GeForce: GPU Boost runs above the rated boost clock, so clock_ratio > 1 raises the clock.
+  HardwareParams h = hw();
+  h.clock_ratio = 1.15;
+  auto geforce = effective_card(gpu("rtx-4070-ti"), h);
+  EXPECT_DOUBLE_EQ(geforce.clock_hz, 2610e6 * 1.15);
+  // A datacenter card's boost clock is its top clock: the same ratio leaves an L4 at 2040 MHz, and its
+  // tensor peak and L2 bandwidth at their published (boost clock) figures.
+  auto l4 = effective_card(gpu("l4"), h);
+  EXPECT_DOUBLE_EQ(l4.clock_hz, 2040e6);
+  auto l4_rated = effective_card(gpu("l4"), hw());
+  for (std::size_t m = 0; m < kTensorModeCount; ++m) EXPECT_DOUBLE_EQ(l4.tensor_flops_s[m], l4_rated.tensor_flops_s[m]);
+  EXPECT_DOUBLE_EQ(l4.l2_bytes_s, l4_rated.l2_bytes_s);
+  // Below the top clock the ratio still applies.
+  h.clock_ratio = 0.9;
+  EXPECT_DOUBLE_EQ(effective_card(gpu("l4"), h).clock_hz, 2040e6 * 0.9);
 }
 
 TEST(Roofline, DramRampDelaysStreamingAndMathAlike) {

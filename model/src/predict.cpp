@@ -24,9 +24,15 @@ std::string_view to_string(Bound bound) {
 EffectiveCard effective_card(const Gpu& gpu, const HardwareParams& hw) {
   EffectiveCard c;
   const GpuSpec& s = gpu.spec;
-  c.clock_hz = units::mhz_to_hz(s.boost_clock_mhz) * hw.clock_ratio;
+  // The sustained clock: the rated boost clock times `clock_ratio` (GPU Boost runs GeForce cards above
+  // their rated boost), but never above the card's top boost clock where the spec gives one (a
+  // datacenter card's boost clock is its top clock: an L4 does not run at 1.15 x 2040 MHz).
+  const double boost_hz = units::mhz_to_hz(s.boost_clock_mhz);
+  c.clock_hz = boost_hz * hw.clock_ratio;
+  if (s.max_boost_clock_mhz) c.clock_hz = std::min(c.clock_hz, units::mhz_to_hz(*s.max_boost_clock_mhz));
+  const double clock_ratio = c.clock_hz / boost_hz;
   c.dram_bytes_s = units::gb_s_to_bytes_s(memory_bandwidth_gb_s(s)) * hw.dram_efficiency;
-  c.l2_bytes_s = units::gb_s_to_bytes_s(l2_bandwidth_gb_s(gpu)) * hw.clock_ratio * hw.l2_efficiency;
+  c.l2_bytes_s = units::gb_s_to_bytes_s(l2_bandwidth_gb_s(gpu)) * clock_ratio * hw.l2_efficiency;
   c.l2_resident_bytes = units::mib_to_bytes(s.l2_mib) * hw.l2_resident_fraction;
   // FP32 and integer lanes at the sustained clock. Where a card's top boost clock is above the clock of
   // its tensor figures (GH100: 1980 against 1830 MHz), the power limit that holds dense tensor work at
@@ -34,10 +40,14 @@ EffectiveCard effective_card(const Gpu& gpu, const HardwareParams& hw) {
   // replays, whose 4-bit GEMVs unpack their weights on the CUDA cores, and 1500 MHz under 8192^3 GEMMs.
   c.core_clock_hz = s.max_boost_clock_mhz ? units::mhz_to_hz(*s.max_boost_clock_mhz) : c.clock_hz;
   c.fp32_flops_s = 2.0 * s.cuda_cores * c.core_clock_hz * hw.cuda_core_efficiency;
-  c.alu_ops_s = static_cast<double>(s.cuda_cores) * c.core_clock_hz * hw.cuda_core_efficiency;
+  // Integer/FP32 mixes (4-bit weight unpacking) are bound by instruction issue: each warp scheduler
+  // issues one warp instruction (32 threads) per clock. Where the FP32 lanes are fewer than that (GA100,
+  // TU10x: 64 per SM), separate INT32 lanes take the integer half, so the mix still issues at full rate.
+  c.alu_ops_s = static_cast<double>(s.sm_count) * gpu.arch.warp_schedulers_per_sm * 32.0 * c.core_clock_hz *
+                hw.cuda_core_efficiency;
   for (TensorMode m : kAllTensorModes) {
     auto peak = tensor_peak_tflops(gpu, m);
-    c.tensor_flops_s[static_cast<std::size_t>(m)] = peak ? units::tflops_to_flops(*peak) * hw.clock_ratio : 0.0;
+    c.tensor_flops_s[static_cast<std::size_t>(m)] = peak ? units::tflops_to_flops(*peak) * clock_ratio : 0.0;
   }
   c.sm_count = s.sm_count;
   for (std::size_t m = 0; m < kTensorModeCount; ++m) {

@@ -67,6 +67,7 @@ Json gpu_json(const Gpu& g) {
   j.set("tensor_cores", s.tensor_cores);
   j.set("base_clock_mhz", s.base_clock_mhz);
   j.set("boost_clock_mhz", s.boost_clock_mhz);
+  if (s.max_boost_clock_mhz) j.set("max_boost_clock_mhz", *s.max_boost_clock_mhz);
   j.set("tensor_fp32_accumulate", s.tensor_fp32_accumulate_half ? "half" : "full");
   Json mem = Json::object();
   mem.set("type", s.memory.type);
@@ -131,6 +132,7 @@ std::string gpu_text(const Gpu& g, Format format) {
   row("tensor_cores", s.tensor_cores, "");
   row("base_clock", Cell(s.base_clock_mhz, 0), "MHz");
   row("boost_clock", Cell(s.boost_clock_mhz, 0), "MHz");
+  if (s.max_boost_clock_mhz) row("max_boost_clock", Cell(*s.max_boost_clock_mhz, 0), "MHz");
   row("tensor_fp32_accumulate", s.tensor_fp32_accumulate_half ? "half rate" : "full rate", "");
   row("memory", s.memory.type + ", " + std::to_string(s.memory.bus_width_bits) + "-bit", "");
   row("memory.data_rate", Cell(s.memory.data_rate_gbps, 2), "Gbit/s/pin");

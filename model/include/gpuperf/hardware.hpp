@@ -42,6 +42,7 @@ struct ArchSpec {
   std::string name;
   std::string compute_capability;
   int fp32_lanes_per_sm = 0;
+  int warp_schedulers_per_sm = 0;  // each issues one warp instruction (32 threads) per clock
   int tensor_cores_per_sm = 0;
   int max_threads_per_sm = 0;
   int shared_memory_per_sm_kib = 0;

@@ -38,7 +38,7 @@ struct EffectiveCard {
   double l2_bytes_s = 0;
   double l2_resident_bytes = 0;
   double fp32_flops_s = 0;  // FP32-lane peak at the sustained clock times cuda_core_efficiency
-  double alu_ops_s = 0;     // integer/bit operations on CUDA cores (one per lane per clock) x efficiency
+  double alu_ops_s = 0;  // integer/FP32 mix on CUDA cores (one warp instruction per scheduler per clock) x efficiency
   std::array<double, kTensorModeCount> tensor_flops_s{};  // 0 = unsupported mode
   int sm_count = 0;
   // Reciprocals with the efficiencies folded in, so that timing an op multiplies instead of divides.
