@@ -88,3 +88,20 @@ TEST(Cli, HelpIsEverywhere) {
 }
 
 TEST(Cli, NoCommandIsExit2) { EXPECT_EQ(run({}).code, 2); }
+
+TEST(Cli, PrefillScenarioNamesItsPromptLengthNotTheDecodeContext) {
+  auto r =
+      run({"predict", "--gpu", "rtx-4090", "--model", "llama-7b", "--phase", "prefill", "--prompt-tokens", "2048"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("prefill of 2048 prompt tokens"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("context"), std::string::npos) << r.out;
+}
+
+TEST(Cli, ShowGpuGivesTheTopBoostClockWhereTheSpecHasOne) {
+  auto r = run({"show", "gpu", "l4", "--format", "json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"max_boost_clock_mhz\": 2040"), std::string::npos) << r.out;
+  r = run({"show", "gpu", "rtx-4090", "--format", "json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.find("max_boost_clock_mhz"), std::string::npos);
+}

@@ -189,8 +189,10 @@ std::string describe_scenario(const Scenario& scenario, int sd_pass) {
            (sd->cfg ? " with CFG" : "") + ", " + std::string(to_string(sd->attention)) + " attention, " +
            std::string(to_string(sd->precision)) + (sd_pass == 1 ? ", hires pass" : "");
   const auto& ll = std::get<LlamaScenario>(scenario);
-  return std::string(to_string(ll.phase)) + " at context " + std::to_string(ll.context) + ", " + to_string(ll.weights) +
-         " weights, batch " + std::to_string(ll.batch);
+  const std::string phase = ll.phase == LlamaPhase::prefill
+                                ? "prefill of " + std::to_string(ll.prompt_tokens) + " prompt tokens"
+                                : "decode at context " + std::to_string(ll.context);
+  return phase + ", " + std::string(to_string(ll.weights)) + " weights, batch " + std::to_string(ll.batch);
 }
 
 }  // namespace gpuperf::cli
