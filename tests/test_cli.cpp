@@ -105,3 +105,14 @@ TEST(Cli, ShowGpuGivesTheTopBoostClockWhereTheSpecHasOne) {
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out.find("max_boost_clock_mhz"), std::string::npos);
 }
+
+TEST(Cli, ExplainStatesTheClocksItAssumed) {
+  auto r = run({"explain", "--gpu", "l4", "--model", "sd15"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("at 2040 MHz (1 x the rated boost clock of 2040 MHz, held at the card's top boost clock"),
+            std::string::npos)
+      << r.out;
+  r = run({"explain", "--gpu", "h100-sxm", "--model", "sd15", "--stack", "cuda-graph", "--format", "json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"core_clock_mhz\": 1980"), std::string::npos) << r.out;
+}

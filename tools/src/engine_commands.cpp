@@ -17,6 +17,18 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// The clocks the prediction assumed, and where they come from.
+std::string clocks_line(const GpuSpec& s, const EffectiveCard& c) {
+  const double mhz = c.clock_hz / 1e6, core_mhz = c.core_clock_hz / 1e6;
+  std::string line = "Clocks: tensor work, per-kernel latencies and L2 at " + format_sig(mhz, 4) + " MHz (" +
+                     format_sig(mhz / s.boost_clock_mhz, 3) + " x the rated boost clock of " +
+                     format_sig(s.boost_clock_mhz, 4) + " MHz";
+  if (s.max_boost_clock_mhz && mhz >= *s.max_boost_clock_mhz * (1 - 1e-9))
+    line += ", held at the card's top boost clock; a power limit below it is not modelled";
+  line += "); CUDA-core work at " + format_sig(core_mhz, 4) + " MHz.";
+  return line;
+}
+
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 std::string pct(double x) { return std::isfinite(x) ? format_sig(x, 3) + "%" : "-"; }
@@ -312,6 +324,8 @@ int explain(const std::vector<std::string>& args, Context& ctx, const CommandSpe
       j.set("unit", pa.unit);
       j.set("seconds_per_step", sa.seconds);
       j.set("bound", std::string(to_string(sa.bound)));
+      j.set("clock_mhz", card_a.clock_hz / 1e6);
+      j.set("core_clock_mhz", card_a.core_clock_hz / 1e6);
       j.set("breakdown", breakdown_json(sa));
       j.set("classes", t.to_json());
       ctx.out = j.dump();
@@ -321,7 +335,8 @@ int explain(const std::vector<std::string>& args, Context& ctx, const CommandSpe
                        format_sig(pa.value, 4) + " " + pa.unit + ", " + ms(sa.seconds) + " per step.",
                    "Bound: " + std::string(to_string(sa.bound)) + " — " + why_bound(sa.bound) + ". Host issues " +
                        std::to_string(sa.kernels) + " kernels in " + ms(sa.host_s) + "; the GPU is busy " +
-                       ms(sa.gpu_s) + " and idle " + ms(sa.idle_s) + "."};
+                       ms(sa.gpu_s) + " and idle " + ms(sa.idle_s) + ".",
+                   clocks_line(a.gpu->spec, card_a)};
     ctx.out = t.render(parsed->format);
     return 0;
   }
