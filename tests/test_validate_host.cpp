@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "gpuperf/io/catalog.hpp"
@@ -363,4 +364,47 @@ TEST(ValidateReplay, CommittedReplayResultsLoad) {
   // LLaMA 4-bit (graph, graph with PDL, eager), fp16; SD 512 naive, 512 and 2048x1152 fused: graph + eager.
   ASSERT_EQ(pts.size(), 11u);
   for (const auto& p : pts) EXPECT_EQ(p.gpu, "h100-sxm");
+}
+
+TEST(ValidateReplay, HoldoutScenariosBuildPlansAndLoadAsPoints) {
+  const auto hs = holdout_scenarios();
+  ASSERT_GE(hs.size(), 6u);
+  std::set<std::string> tags;
+  ReplayPointsFile f;
+  f.id = "h100-sxm-replay-holdout";
+  f.gpu = "h100-sxm";
+  f.description = "Held-out workload replays.";
+  f.conditions = "NVIDIA H100 80GB HBM3, 2026-01-02.";
+  f.sources = {"test"};
+  for (const auto& h : hs) {
+    EXPECT_TRUE(tags.insert(h.tag).second) << h.tag;
+    const ReplayPlan p = holdout_plan(GPUPERF_SPECS_DIR, h);
+    EXPECT_FALSE(p.ops.empty()) << h.tag;
+    if (h.llm) {
+      EXPECT_EQ(p.context, h.context) << h.tag;
+      for (const auto& op : p.ops) {
+        if (op.kind == ReplayKind::gemv_q4) {
+          EXPECT_EQ(op.k % 256, 0) << h.tag << " " << op.name;
+        }
+      }
+    } else {
+      EXPECT_GT(count_kind(p, ReplayKind::attn_fused), 0) << h.tag;
+      EXPECT_EQ(count_kind(p, ReplayKind::attn_scores), 0) << h.tag;
+    }
+    f.points.push_back({h.model_id, "cuda-graph", h.llm ? "tokens/s" : "it/s", h.scenario, 10, ""});
+    f.points.push_back({h.model_id, "cuda-eager", h.llm ? "tokens/s" : "it/s", h.scenario, 9, ""});
+  }
+  // None of them is a scenario the calibration's replay file holds.
+  for (const auto& h : hs) EXPECT_FALSE(h.model_id == "llama-13b" && h.context == 512) << h.tag;
+  fs::path dir = fs::temp_directory_path() / ("gpuperf-holdout-test-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  fs::path p = dir / "h100-sxm-replay-holdout.yaml";
+  {
+    std::ofstream out(p);
+    out << to_yaml(f);
+  }
+  std::vector<LoadedPoint> pts;
+  EXPECT_NO_THROW(pts = load_replay_points(p.string(), GPUPERF_SPECS_DIR)) << to_yaml(f);
+  fs::remove_all(dir);
+  EXPECT_EQ(pts.size(), 2 * hs.size());
 }

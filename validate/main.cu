@@ -22,14 +22,16 @@ namespace {
 
 const char* kUsage =
     "usage: gpuperf-validate [--out FILE] [--emit-spec FILE] [--card-id ID] [--device N] [--quick]\n"
-    "                        [--only memory,gemm,compute,gemv,attention,replay] [--specs DIR] [--replay-out FILE]\n"
+    "                        [--only memory,gemm,compute,gemv,attention,replay,holdout] [--specs DIR]\n"
+    "                        [--replay-out FILE]\n"
     "  --out FILE        write the measurement YAML (atomically)\n"
     "  --emit-spec FILE  write a specs/gpus-style YAML for this card\n"
     "  --card-id ID      id for the card (default: derived from the device name)\n"
     "  --quick           fewer sizes and repeats (smoke run)\n"
     "  --specs DIR       the specs folder the replay loads models from (default: specs)\n"
     "  --replay-out FILE write the replay's workload-level points (tokens/s, it/s); the file's id is its\n"
-    "                    stem; a folder: <folder>/<card-id>-replay.yaml\n"
+    "                    stem; a folder: <folder>/<card-id>-replay.yaml. The held-out replays (holdout:\n"
+    "                    scenarios no calibration set contains) go beside it, to <stem>-holdout.yaml\n"
     "Exit: 0 ok; 1 error; 2 usage or no GPU; 3 a figure was refused (above the card's peak), nothing written;\n"
     "      4 a correctness check failed (the file is written without those figures).\n";
 
@@ -69,7 +71,7 @@ DeviceInfo read_device(int dev) {
 
 // The replay's workload-level points as a specs/measurements points file.
 ReplayPointsFile replay_points_file(const Context& ctx, const std::string& card_id, const std::string& date,
-                                    const std::string& path) {
+                                    const std::string& path, bool holdout = false) {
   const DeviceInfo& d = ctx.info;
   ReplayPointsFile f;
   f.id = std::filesystem::path(path).stem().string();
@@ -90,6 +92,20 @@ ReplayPointsFile replay_points_file(const Context& ctx, const std::string& card_
                  "(LLaMA 4-bit: the best of PDL on the 4-bit GEMVs and on every own kernel); cuda-eager = the "
                  "same kernels launched one by one from C++ (no Python).";
   f.points = ctx.replay_points;
+  if (holdout) {
+    f.description =
+        "Held-out workload replays by gpuperf-validate: scenarios that no calibration set contains (other LLaMA "
+        "sizes and contexts, other SD resolutions and batches), run like the replay's and kept out of every fit, "
+        "to check the model's predictions (tokens/s or it/s = 1 / measured step time).";
+    f.conditions = d.name + ", driver " + (d.driver.empty() ? std::string("?") : d.driver) + ", CUDA runtime " +
+                   std::to_string(d.cuda_runtime_version) + ", " + date +
+                   ". Decode steps at batch 1 (4-bit GEMVs by gpuperf-validate's own kernel " +
+                   to_string(default_gemv_kernel()) +
+                   ", fp16 GEMVs and lm_head by cuBLAS, naive attention over the fp16 KV cache, small ops as "
+                   "byte-moving kernels); SD 1.5 UNet steps with CFG, convs and matmuls as cuBLAS GEMMs, attention "
+                   "by gpuperf-validate's fused kernel. Stacks as in the replay file.";
+    f.points = ctx.holdout_points;
+  }
   f.sources = {"measured by gpuperf-validate on " + d.name + ", " + date + " (validate/RUNS.md)"};
   return f;
 }
@@ -173,9 +189,9 @@ int main(int argc, char** argv) {
                  ctx.peaks.clock_mhz);
 
     // A suite that throws loses its remaining measurements, not the others'.
-    const std::pair<const char*, void (*)(Context&)> suites[] = {{"memory", run_memory},       {"gemm", run_gemm},
-                                                                 {"compute", run_compute},     {"gemv", run_gemv},
-                                                                 {"attention", run_attention}, {"replay", run_replay}};
+    const std::pair<const char*, void (*)(Context&)> suites[] = {
+        {"memory", run_memory},       {"gemm", run_gemm},     {"compute", run_compute}, {"gemv", run_gemv},
+        {"attention", run_attention}, {"replay", run_replay}, {"holdout", run_holdout}};
     for (const auto& [name, fn] : suites) {
       if (!opt.wants(name)) continue;
       try {
@@ -218,11 +234,17 @@ int main(int argc, char** argv) {
       write_file_atomically(spec_path, emit_gpu_spec(ctx.info, card_id, file.date));
       std::fprintf(stderr, "gpuperf-validate: wrote %s\n", spec_path.c_str());
     }
+    if (!replay_path.empty() && std::filesystem::is_directory(replay_path))
+      replay_path = (std::filesystem::path(replay_path) / (card_id + "-replay.yaml")).string();
     if (!replay_path.empty() && !ctx.replay_points.empty()) {
-      if (std::filesystem::is_directory(replay_path))
-        replay_path = (std::filesystem::path(replay_path) / (card_id + "-replay.yaml")).string();
       write_file_atomically(replay_path, to_yaml(replay_points_file(ctx, card_id, file.date, replay_path)));
       std::fprintf(stderr, "gpuperf-validate: wrote %s\n", replay_path.c_str());
+    }
+    if (!replay_path.empty() && !ctx.holdout_points.empty()) {
+      const std::filesystem::path rp(replay_path);
+      const std::string holdout_path = (rp.parent_path() / (rp.stem().string() + "-holdout.yaml")).string();
+      write_file_atomically(holdout_path, to_yaml(replay_points_file(ctx, card_id, file.date, holdout_path, true)));
+      std::fprintf(stderr, "gpuperf-validate: wrote %s\n", holdout_path.c_str());
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "gpuperf-validate: error: %s\n", e.what());

@@ -179,6 +179,49 @@ ReplayPlan sd_unet_plan(const std::string& specs_dir, const std::string& model_i
   return p;
 }
 
+std::vector<HoldoutScenario> holdout_scenarios() {
+  std::vector<HoldoutScenario> v;
+  auto llama = [&](const char* model, const char* tag_model, const char* weights, int context) {
+    HoldoutScenario h;
+    h.tag = std::string(tag_model) + "-decode-ctx" + std::to_string(context) + "-" + weights;
+    h.model_id = model;
+    h.weights = weights;
+    h.context = context;
+    h.scenario = "{phase: decode, context: " + std::to_string(context) + ", batch: 1, weights: " + weights +
+                 ", kv_dtype: fp16, attention: naive}";
+    v.push_back(h);
+  };
+  auto sd = [&](int width, int height, int batch) {
+    HoldoutScenario h;
+    const std::string res = std::to_string(width) + "x" + std::to_string(height);
+    h.tag = "sd15-unet-" + res + (batch > 1 ? "-b" + std::to_string(batch) : std::string()) + "-cfg-flash";
+    h.model_id = "sd15";
+    h.llm = false;
+    h.width = width;
+    h.height = height;
+    h.batch = batch;
+    h.scenario = "{resolution: " + res + ", batch: " + std::to_string(batch) +
+                 ", cfg: true, steps: 20, attention: flash, precision: fp16}";
+    v.push_back(h);
+  };
+  // Another model size at the calibration's context, longer contexts, a larger model.
+  llama("llama-7b", "llama7b", "fp16", 512);
+  llama("llama-7b", "llama7b", "gptq4-g128", 2048);
+  llama("llama-13b", "llama13b", "gptq4-g128", 2048);
+  llama("llama-13b", "llama13b", "fp16", 2048);
+  llama("llama-33b", "llama33b", "gptq4-g128", 512);
+  // Resolutions between the calibration's 512x512 and 2048x1152, and a larger batch.
+  sd(768, 768, 1);
+  sd(1024, 1024, 1);
+  sd(512, 512, 4);
+  return v;
+}
+
+ReplayPlan holdout_plan(const std::string& specs_dir, const HoldoutScenario& h) {
+  return h.llm ? llama_decode_plan(specs_dir, h.model_id, h.weights, h.context)
+               : sd_unet_plan(specs_dir, h.model_id, h.width, h.height, h.batch, true, true);
+}
+
 std::string to_yaml(const ReplayPointsFile& f) {
   if (f.points.empty()) throw std::invalid_argument("replay points file '" + f.id + "' has no point");
   const ReplayPoint& first = f.points.front();

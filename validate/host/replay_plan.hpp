@@ -58,6 +58,25 @@ ReplayPlan sd_unet_plan(const std::string& specs_dir, const std::string& model_i
 ReplayPlan sd_unet_plan(const std::string& specs_dir, const std::string& model_id, int width, int height, int batch,
                         bool cfg, bool flash);
 
+// Held-out replays: workload scenarios that no calibration set contains (other model sizes, longer
+// contexts, other resolutions and batches), replayed like the calibration's (graph and eager) and written
+// to a file of their own, so the model's predictions for them can be checked against measurements it
+// was never fitted on.
+struct HoldoutScenario {
+  std::string tag;       // measurement id part, e.g. "llama7b-decode-ctx512-fp16"
+  std::string model_id;  // llama-7b, sd15, ...
+  bool llm = true;
+  // LLaMA decode (batch 1, naive attention, fp16 KV cache)
+  std::string weights;  // gptq4-g128 or fp16
+  int context = 0;
+  // SD UNet step with CFG and fused attention
+  int width = 0, height = 0, batch = 0;
+  std::string scenario;  // the points file's scenario (a YAML flow map)
+};
+std::vector<HoldoutScenario> holdout_scenarios();
+// The scenario's replay plan (llama_decode_plan or sd_unet_plan with flash attention).
+ReplayPlan holdout_plan(const std::string& specs_dir, const HoldoutScenario& h);
+
 // One workload-level point of the replay file (specs/measurements "points:" schema).
 struct ReplayPoint {
   std::string model;     // model id

@@ -97,6 +97,8 @@ struct Context {
   void fail(const std::string& what);
   // Workload-level results of the replay (written with --replay-out).
   std::vector<ReplayPoint> replay_points;
+  // The same for the held-out scenarios (holdout suite; written beside the replay's, never calibrated on).
+  std::vector<ReplayPoint> holdout_points;
 
   // Records a measurement and prints its progress line on stderr (with the refusal verdict).
   void add(Measurement m);
@@ -155,5 +157,7 @@ void run_gemm(Context& ctx);
 void run_compute(Context& ctx);  // FP32 FMA rate, launch latency, dispatch and graph launch cost
 void run_gemv(Context& ctx);
 void run_replay(Context& ctx);
+// Held-out workload replays (replay_plan.hpp holdout_scenarios) into Context::holdout_points.
+void run_holdout(Context& ctx);
 
 }  // namespace gpuperf::validate

@@ -858,8 +858,10 @@ struct ReplayResult {
 // `shared_too`, the step graph and its norm and elementwise class graphs are timed again in the shared
 // placement (ids ending in -shared), for comparison with runs up to 26; with `without_too`, the step graph
 // without each op class too (ids ending in -graph-without-<class>).
+// `light` (held-out replays): the step eager, as a graph and (4-bit) as a graph with PDL on the GEMVs and on
+// every own kernel; no fused variants, no per-class graphs.
 ReplayResult replay(Context& ctx, const ReplayPlan& plan, const std::string& tag, bool llm, int reps,
-                    bool shared_too = false, bool without_too = false) {
+                    bool shared_too = false, bool without_too = false, bool light = false) {
   Replayer r(ctx, plan, !llm);
   ReplayResult res;
   if (!r.check()) return res;
@@ -938,6 +940,7 @@ ReplayResult replay(Context& ctx, const ReplayPlan& plan, const std::string& tag
          {Variant{"graph-pdl-all", true, false, false}, Variant{"graph-pdl-fused", false, true, false},
           Variant{"graph-pdl-all-fused", true, true, false}, Variant{"graph-pdl-all-fused-epi", true, true, true}}) {
       if (v.epi && !epi_ok) continue;
+      if (light && (v.fused || v.epi)) continue;
       r.set_fused(v.fused);
       r.set_pdl_all(v.all);
       r.set_epi(v.epi);
@@ -977,6 +980,7 @@ ReplayResult replay(Context& ctx, const ReplayPlan& plan, const std::string& tag
   // was written by an op outside the class graph: it is whatever the ring left there (the class graph's
   // own writes a lap away, mostly not in L2). A class graph then reads nearly all of its input from DRAM,
   // where the step finds the part the previous op wrote in L2.
+  if (light) return res;
   std::map<std::string, int> classes;
   for (const auto& op : plan.ops) ++classes[op.op_class];
   auto time_class = [&](const std::string& cls, int count, const std::string& suffix) {
@@ -1113,6 +1117,33 @@ void run_replay(Context& ctx) {
                                  how + fmt("graph replay, %.2f ms per UNet step", r.graph_ms)});
     ctx.replay_points.push_back({"sd15", "cuda-eager", "it/s", sc, 1e3 / r.eager_ms,
                                  how + fmt("eager replay, %.2f ms per UNet step", r.eager_ms)});
+  }
+}
+
+void run_holdout(Context& ctx) {
+  const int reps = ctx.opt.quick ? 3 : 10;
+  for (const HoldoutScenario& h : holdout_scenarios()) {
+    ReplayResult r;
+    try {
+      const ReplayPlan plan = holdout_plan(ctx.opt.specs_dir, h);
+      r = replay(ctx, plan, "holdout-" + h.tag, h.llm, h.llm ? reps : std::max(2, reps / 2), false, false, true);
+    } catch (const std::exception& e) {
+      ctx.fail("replay holdout-" + h.tag + ": " + e.what());
+      continue;
+    }
+    if (r.graph_ms <= 0 || r.eager_ms <= 0) continue;
+    const char* metric = h.llm ? "tokens/s" : "it/s";
+    const char* unit = h.llm ? "token" : "UNet step";
+    const std::string how = h.llm ? "" : "fused attention kernel, activations in a network's dataflow, ";
+    ctx.holdout_points.push_back({h.model_id, "cuda-graph", metric, h.scenario, 1e3 / r.graph_ms,
+                                  how + fmt("graph replay, %.3f ms per ", r.graph_ms) + unit});
+    if (r.pdl_ms > 0)
+      ctx.holdout_points.push_back(
+          {h.model_id, "cuda-graph-pdl", metric, h.scenario, 1e3 / r.pdl_ms,
+           fmt("graph replay, the best of PDL on the 4-bit GEMVs and on every own kernel, %.3f ms per ", r.pdl_ms) +
+               unit});
+    ctx.holdout_points.push_back({h.model_id, "cuda-eager", metric, h.scenario, 1e3 / r.eager_ms,
+                                  how + fmt("eager replay, %.3f ms per ", r.eager_ms) + unit});
   }
 }
 
