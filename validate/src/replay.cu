@@ -935,7 +935,7 @@ ReplayResult replay(Context& ctx, const ReplayPlan& plan, const std::string& tag
       const char* mode;
       bool all, fused, epi;
     };
-    const bool epi_ok = llm && r.check_epi();
+    const bool epi_ok = llm && !light && r.check_epi();
     for (const Variant v :
          {Variant{"graph-pdl-all", true, false, false}, Variant{"graph-pdl-fused", false, true, false},
           Variant{"graph-pdl-all-fused", true, true, false}, Variant{"graph-pdl-all-fused-epi", true, true, true}}) {
