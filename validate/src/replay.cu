@@ -859,7 +859,7 @@ struct ReplayResult {
 // placement (ids ending in -shared), for comparison with runs up to 26; with `without_too`, the step graph
 // without each op class too (ids ending in -graph-without-<class>).
 // `light` (held-out replays): the step eager, as a graph and (4-bit) as a graph with PDL on the GEMVs and on
-// every own kernel; no fused variants, no per-class graphs.
+// every own kernel, and the per-class graphs; no fused variants.
 ReplayResult replay(Context& ctx, const ReplayPlan& plan, const std::string& tag, bool llm, int reps,
                     bool shared_too = false, bool without_too = false, bool light = false) {
   Replayer r(ctx, plan, !llm);
@@ -980,7 +980,6 @@ ReplayResult replay(Context& ctx, const ReplayPlan& plan, const std::string& tag
   // was written by an op outside the class graph: it is whatever the ring left there (the class graph's
   // own writes a lap away, mostly not in L2). A class graph then reads nearly all of its input from DRAM,
   // where the step finds the part the previous op wrote in L2.
-  if (light) return res;
   std::map<std::string, int> classes;
   for (const auto& op : plan.ops) ++classes[op.op_class];
   auto time_class = [&](const std::string& cls, int count, const std::string& suffix) {
