@@ -944,9 +944,11 @@ void run_gemv(Context& ctx) {
       for (int c = 0; c < kk; ++c)
         if (unpack_q4(packed, kk, r, c) != q[size_t(r) * kk + c]) throw std::runtime_error("pack_q4 round trip");
   }
-  const ShapeQ4 shapes[] = {{"llama13b-qkvo-5120x5120", 5120, 5120},
-                            {"llama13b-gate-up-5120x13824", 13824, 5120},
-                            {"llama13b-down-13824x5120", 5120, 13824}};
+  // LLaMA-13B's shapes, and (run 30) LLaMA-7B's: the held-out 7B decode steps showed that one model size
+  // cannot separate a GEMV's fixed cost from its cost per byte.
+  const ShapeQ4 shapes[] = {{"llama13b-qkvo-5120x5120", 5120, 5120},     {"llama13b-gate-up-5120x13824", 13824, 5120},
+                            {"llama13b-down-13824x5120", 5120, 13824},   {"llama7b-qkvo-4096x4096", 4096, 4096},
+                            {"llama7b-gate-up-4096x11008", 11008, 4096}, {"llama7b-down-11008x4096", 4096, 11008}};
   const GemvKernel kernels[] = {GemvKernel::tiles_u2_db, GemvKernel::stream_d3, GemvKernel::stream_d3_lanes,
                                 GemvKernel::stream_d2_lanes};
   // The best measured copy (kernels or cudaMemcpy): the bandwidth a GEMV is held to.
