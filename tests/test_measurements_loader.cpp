@@ -211,7 +211,7 @@ TEST(Measurements, ValidateMicroFilesBecomeOneOpPoints) {
   }
   EXPECT_GE(gemms, 6);
   EXPECT_EQ(copies, 1);  // the plain copy kernel
-  EXPECT_EQ(gemvs, 6);   // the fastest kernel of each LLaMA-13B shape, in a plain graph and with PDL
+  EXPECT_EQ(gemvs, 6);   // the replay's kernel at each LLaMA-13B shape, in a plain graph and with PDL
   ASSERT_EQ(gemv_by_shape_and_stack.size(), 6u);
   // PDL hides part of each GEMV's fixed cost (run 22, q/k/v/o: 1606 -> 1997 GB/s in run 18).
   EXPECT_GT(gemv_by_shape_and_stack["5120x5120 cuda-graph-pdl"], 1.1 * gemv_by_shape_and_stack["5120x5120 cuda-graph"]);
@@ -245,6 +245,42 @@ TEST(Measurements, MicroGemmFiguresKeptPerShape) {
   EXPECT_EQ(kept["b-loop"], "cuda-stream-cublas");     // no graph figure at its shape: the loop stays
   EXPECT_EQ(kept["d-graph"], "cuda-graph");            // m = 1280: aligned
   EXPECT_EQ(kept.count("c-graph"), 0u);                // m = 2: D's leading dimension is 4 bytes
+}
+
+// Which 4-bit GEMV figures become points: where the file has the LLaMA layer graphs, those of the kernel
+// whose layer graph is fastest (the replay's kernel, as gpuperf-validate picks it; never the row-pair
+// kernel), the fastest of them per shape and launch; without layer graphs, the fastest kernel per shape.
+TEST(Measurements, MicroGemvFiguresAreTheReplaysKernels) {
+  const std::string id = "gpuperf-gemv-" + std::to_string(::getpid());
+  fs::path p = fs::temp_directory_path() / (id + ".yaml");
+  auto gemv = [](const std::string& name, double value, const std::string& kernel, const std::string& shape,
+                 const std::string& pdl) {
+    return "  - id: " + name + "\n    kind: gemv_q4_gb_s\n    value: " + std::to_string(value) +
+           "\n    conditions: {shape: " + shape + ", n: 4096, k: 4096, kernel: " + kernel +
+           ", mode: graph, pdl: " + pdl + ", bytes: 9000000}\n";
+  };
+  const std::string head =
+      "version: 1\ngenerator: gpuperf-validate\ndate: \"2026-11-26\"\ncard_id: h100-sxm\ndevice: {}\npeaks: "
+      "{}\nmicro:\n";
+  const std::string singles =
+      gemv("a", 1680, "stream-d3-lanes", "qkvo", "yes") + gemv("b", 1452, "stream-d2-lanes", "qkvo", "yes") +
+      gemv("c", 1240, "stream-d2-lanes", "qkvo", "no") + gemv("d", 1300, "stream-d3-lanes", "qkvo", "no");
+  std::ofstream(p) << head << singles << gemv("la", 1900, "stream-d3-lanes", "llama13b-layer-7-gemvs", "no")
+                   << gemv("lb", 1911, "stream-d2-lanes", "llama13b-layer-7-gemvs", "no")
+                   << gemv("lr", 2500, "rowpair", "llama13b-layer-7-gemvs", "no");
+  MeasurementSet s = load(p);
+  std::map<std::string, double> kept;
+  for (const auto& pt : s.points) kept[pt.stack_id] = pt.value;
+  EXPECT_EQ(s.points.size(), 2u);
+  EXPECT_DOUBLE_EQ(kept["cuda-graph-pdl"], 1452);  // the replay's kernel (its layer graph is the fastest)
+  EXPECT_DOUBLE_EQ(kept["cuda-graph"], 1240);
+  std::ofstream(p) << head << singles;  // no layer graphs: the fastest kernel per shape and launch
+  s = load(p);
+  fs::remove(p);
+  kept.clear();
+  for (const auto& pt : s.points) kept[pt.stack_id] = pt.value;
+  EXPECT_DOUBLE_EQ(kept["cuda-graph-pdl"], 1680);
+  EXPECT_DOUBLE_EQ(kept["cuda-graph"], 1300);
 }
 
 TEST(Measurements, OutMajorGemmFiguresAreStatedAsTheModelsRowsTimesWeights) {
