@@ -116,3 +116,15 @@ TEST(Cli, ExplainStatesTheClocksItAssumed) {
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("\"core_clock_mhz\": 1980"), std::string::npos) << r.out;
 }
+
+TEST(Cli, TableSaysWhenASetIsOutOfSample) {
+  // The survey table is among the default calibration's sets; the held-out replays are not.
+  auto r = run({"table", "--measurements", "survey-sd512", "--no-loo"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("MAPE (calibrated fit)"), std::string::npos) << r.out;
+  r = run({"table", "--measurements",
+           std::string(GPUPERF_SPECS_DIR) + "/../validate/results/h100-sxm-replay-holdout.yaml", "--no-loo"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("MAPE (out of sample: not among the calibration's sets)"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("calibrated fit"), std::string::npos);
+}

@@ -430,7 +430,13 @@ SurveyTable survey_table(const Engine& e, const std::string& set, const std::str
   }
   out.fit_mape = stats::mape_pct(pv, m);
   if (lv.size() == m.size()) out.loo_mape = stats::mape_pct(lv, m);
-  t.footnotes = {"MAPE (calibrated fit): " + pct(out.fit_mape),
+  // A set the calibration was not fitted on (a held-out file, or any set under another calibration) is
+  // predicted out of sample: its MAPE is not a fit's.
+  bool fitted = false;
+  for (const auto& c : calibration_sets(e))
+    if (fs::path(c).stem().string() == out.set_id) fitted = true;
+  t.footnotes = {(fitted ? "MAPE (calibrated fit): " : "MAPE (out of sample: not among the calibration's sets): ") +
+                     pct(out.fit_mape),
                  "MAPE (leave-one-card-out): " + pct(out.loo_mape) + ", worst card " + pct(out.max_loo),
                  std::string(loo.empty() ? "leave-one-out: not computed"
                                          : "leave-one-out: each card predicted after refitting the calibration's "
