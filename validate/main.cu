@@ -69,38 +69,37 @@ DeviceInfo read_device(int dev) {
   return d;
 }
 
-// The replay's workload-level points as a specs/measurements points file.
+// The replay's workload-level points as a specs/measurements points file; with `holdout`, the held-out
+// replays' points (scenarios no calibration set contains).
 ReplayPointsFile replay_points_file(const Context& ctx, const std::string& card_id, const std::string& date,
                                     const std::string& path, bool holdout = false) {
   const DeviceInfo& d = ctx.info;
   ReplayPointsFile f;
   f.id = std::filesystem::path(path).stem().string();
   f.gpu = card_id;
-  f.description =
-      "Workload replay by gpuperf-validate: the model library's own op lists run as CUDA kernels on the card "
-      "(tokens/s or it/s = 1 / measured step time).";
-  f.conditions = d.name + ", driver " + (d.driver.empty() ? std::string("?") : d.driver) + ", CUDA runtime " +
-                 std::to_string(d.cuda_runtime_version) + ", " + date +
-                 ". LLaMA-13B decode step at context 512 (40 layers; 4-bit GEMVs by gpuperf-validate's own kernel " +
-                 to_string(default_gemv_kernel()) +
-                 ", fp16 GEMVs and lm_head by cuBLAS; naive attention over the fp16 KV cache; small ops as "
-                 "byte-moving kernels of the op's bytes). SD 1.5 UNet step CFG batch 2 at 512x512 and 2048x1152: convs "
-                 "and matmuls as cuBLAS GEMMs, attention naive (scores and PV as cuBLAS GEMMs, softmax kernel; "
-                 "512x512 only) or flash (gpuperf-validate's fused kernel: mma.sync, online softmax), "
-                 "norms/elementwise as byte-moving kernels. cuda-graph = the step "
-                 "captured once and replayed; cuda-graph-pdl = the same graph with programmatic dependent launch "
-                 "(LLaMA 4-bit: the best of PDL on the 4-bit GEMVs and on every own kernel); cuda-eager = the "
-                 "same kernels launched one by one from C++ (no Python).";
-  f.points = ctx.replay_points;
-  if (holdout) {
+  const std::string run_on = d.name + ", driver " + (d.driver.empty() ? std::string("?") : d.driver) +
+                             ", CUDA runtime " + std::to_string(d.cuda_runtime_version) + ", " + date + ". ";
+  const std::string gemv = "4-bit GEMVs by gpuperf-validate's own kernel " + to_string(default_gemv_kernel());
+  if (!holdout) {
+    f.description =
+        "Workload replay by gpuperf-validate: the model library's own op lists run as CUDA kernels on the card "
+        "(tokens/s or it/s = 1 / measured step time).";
+    f.conditions = run_on + "LLaMA-13B decode step at context 512 (40 layers; " + gemv +
+                   ", fp16 GEMVs and lm_head by cuBLAS; naive attention over the fp16 KV cache; small ops as "
+                   "byte-moving kernels of the op's bytes). SD 1.5 UNet step CFG batch 2 at 512x512 and 2048x1152: "
+                   "convs and matmuls as cuBLAS GEMMs, attention naive (scores and PV as cuBLAS GEMMs, softmax "
+                   "kernel; 512x512 only) or flash (gpuperf-validate's fused kernel: mma.sync, online softmax), "
+                   "norms/elementwise as byte-moving kernels. cuda-graph = the step "
+                   "captured once and replayed; cuda-graph-pdl = the same graph with programmatic dependent launch "
+                   "(LLaMA 4-bit: the best of PDL on the 4-bit GEMVs and on every own kernel); cuda-eager = the "
+                   "same kernels launched one by one from C++ (no Python).";
+    f.points = ctx.replay_points;
+  } else {
     f.description =
         "Held-out workload replays by gpuperf-validate: scenarios that no calibration set contains (other LLaMA "
         "sizes and contexts, other SD resolutions and batches), run like the replay's and kept out of every fit, "
         "to check the model's predictions (tokens/s or it/s = 1 / measured step time).";
-    f.conditions = d.name + ", driver " + (d.driver.empty() ? std::string("?") : d.driver) + ", CUDA runtime " +
-                   std::to_string(d.cuda_runtime_version) + ", " + date +
-                   ". Decode steps at batch 1 (4-bit GEMVs by gpuperf-validate's own kernel " +
-                   to_string(default_gemv_kernel()) +
+    f.conditions = run_on + "Decode steps at batch 1 (" + gemv +
                    ", fp16 GEMVs and lm_head by cuBLAS, naive attention over the fp16 KV cache, small ops as "
                    "byte-moving kernels); SD 1.5 UNet steps with CFG, convs and matmuls as cuBLAS GEMMs, attention "
                    "by gpuperf-validate's fused kernel. Stacks as in the replay file.";
