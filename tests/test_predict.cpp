@@ -259,6 +259,38 @@ TEST(Roofline, DramRampDelaysStreamingAndMathAlike) {
   EXPECT_NEAR(with.memory_s, without.memory_s, 1e-15);
 }
 
+TEST(Roofline, AFourBitGemvsChainIsFixedTimeThatDependentLaunchDoesNotHide) {
+  HardwareParams h = hw();
+  h.dram_ramp_us = 0.8;
+  h.gemv_chain_us = 2.0;
+  HardwareParams no_chain = h;
+  no_chain.gemv_chain_us = 0;
+  // A 4096 x 4096 4-bit GEMV streaming its weights from DRAM.
+  Op gemv = tiny("gemv");
+  gemv.op_class = OpClass::dequant_gemv;
+  gemv.gemm = {1, 4096, 4096, 1};
+  gemv.weight_bytes = 4096.0 * 4096 * 0.53125;
+  gemv.activation_bytes = 8192;
+  gemv.write_bytes = 8192;
+  gemv.dequant_weights = 4096.0 * 4096;
+  Graph step;
+  step.ops.push_back(gemv);
+  for (bool pdl : {false, true}) {
+    StackParams s{0.0, 0.0, false, true, pdl};
+    StepPrediction with = simulate_step(gpu("h100-sxm"), step, h, s),
+                   without = simulate_step(gpu("h100-sxm"), step, no_chain, s);
+    // 2 us more either way (PDL hides the ramp, not the chain), counted as latency in the breakdown.
+    EXPECT_NEAR(with.gpu_s - without.gpu_s, 2e-6, 1e-12) << pdl;
+    EXPECT_NEAR(with.latency_s - without.latency_s, 2e-6, 1e-12) << pdl;
+  }
+  // Other ops do not have it: a copy of the same bytes costs the same with and without.
+  Op copy = tiny("copy");
+  copy.activation_bytes = gemv.weight_bytes;
+  copy.write_bytes = 0;
+  EXPECT_DOUBLE_EQ(time_op(effective_card(gpu("h100-sxm"), h), h, copy, 0).gpu_s,
+                   time_op(effective_card(gpu("h100-sxm"), no_chain), no_chain, copy, 0).gpu_s);
+}
+
 TEST(Roofline, ASkinnyProductLoadsThroughTheFewSmsOfItsCtas) {
   // 2 rows x 1280 x 1280 on the H100: one CTA per 128 outputs, 10 CTAs, each loading a tenth of the
   // 3.3 MB of weights (and the 2 rows) at one SM's rate, after the CTA's fixed start.

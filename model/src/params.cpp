@@ -44,21 +44,21 @@ std::optional<double> ParamSet::lookup(std::string_view scope, std::string_view 
 
 const std::vector<std::string>& hardware_param_names() {
   static const std::vector<std::string> names = {
-      "tensor_efficiency",      "attention_efficiency",   "cuda_core_efficiency", "dram_efficiency",
-      "l2_efficiency",          "l2_resident_fraction",   "clock_ratio",          "kernel_latency_cycles",
-      "dequant_ops_per_weight", "attention_query_tile",   "dram_ramp_us",         "cta_overhead_cycles",
-      "kernel_gap_us",          "sm_load_bytes_per_cycle"};
+      "tensor_efficiency",      "attention_efficiency",    "cuda_core_efficiency", "dram_efficiency",
+      "l2_efficiency",          "l2_resident_fraction",    "clock_ratio",          "kernel_latency_cycles",
+      "dequant_ops_per_weight", "attention_query_tile",    "dram_ramp_us",         "cta_overhead_cycles",
+      "kernel_gap_us",          "sm_load_bytes_per_cycle", "gemv_chain_us"};
   return names;
 }
 
 HardwareParams resolve_hardware(const ParamSet& params, std::string_view arch_id, std::vector<std::string>& missing,
                                 std::string_view stack_id) {
   HardwareParams hw;
-  double* fields[] = {&hw.tensor_efficiency,    &hw.attention_efficiency,   &hw.cuda_core_efficiency,
-                      &hw.dram_efficiency,      &hw.l2_efficiency,          &hw.l2_resident_fraction,
-                      &hw.clock_ratio,          &hw.kernel_latency_cycles,  &hw.dequant_ops_per_weight,
-                      &hw.attention_query_tile, &hw.dram_ramp_us,           &hw.cta_overhead_cycles,
-                      &hw.kernel_gap_us,        &hw.sm_load_bytes_per_cycle};
+  double* fields[] = {
+      &hw.tensor_efficiency,      &hw.attention_efficiency,    &hw.cuda_core_efficiency, &hw.dram_efficiency,
+      &hw.l2_efficiency,          &hw.l2_resident_fraction,    &hw.clock_ratio,          &hw.kernel_latency_cycles,
+      &hw.dequant_ops_per_weight, &hw.attention_query_tile,    &hw.dram_ramp_us,         &hw.cta_overhead_cycles,
+      &hw.kernel_gap_us,          &hw.sm_load_bytes_per_cycle, &hw.gemv_chain_us};
   const auto& names = hardware_param_names();
   for (std::size_t i = 0; i < names.size(); ++i) {
     auto v = params.lookup(arch_id, names[i]);

@@ -62,6 +62,7 @@ EffectiveCard effective_card(const Gpu& gpu, const HardwareParams& hw) {
   c.latency_s_per_kernel = hw.kernel_latency_cycles / c.clock_hz;
   c.gap_s_per_kernel = units::us_to_s(hw.kernel_gap_us);
   c.dram_ramp_s = units::us_to_s(hw.dram_ramp_us);
+  c.gemv_chain_s = units::us_to_s(hw.gemv_chain_us);
   c.sm_load_bytes_s = hw.sm_load_bytes_per_cycle * c.clock_hz;
   // A CTA's fixed cycles as the tensor flops its SM could have done meanwhile, at the op's efficiency.
   c.cta_overhead_s = hw.cta_overhead_cycles / c.clock_hz;
@@ -210,6 +211,17 @@ namespace {
     t.ramp_s = card.dram_ramp_s * launches;
     t.memory_s += t.ramp_s;
     t.compute_s += t.ramp_s;
+  }
+  // A 4-bit GEMV's chain around its weight stream: after the wait for the previous kernel, every CTA stages
+  // x from L2 and computes the tiles already in flight; at the end it reduces its rows and writes y. That
+  // is serial with the stream whatever binds, and programmatic dependent launch, which overlaps only the
+  // weight loads, does not hide it (run 30: the 4096x4096 and 11008x4096 GEMVs of LLaMA-7B, beside 13B's
+  // shapes, put ~1.5 us on every GEMV that the bytes do not explain). Counted with the ramp, as fixed time.
+  if (op.op_class == OpClass::dequant_gemv && reads_dram && card.gemv_chain_s > 0) {
+    const double chain = card.gemv_chain_s * launches;
+    t.ramp_s += chain;
+    t.memory_s += chain;
+    t.compute_s += chain;
   }
   t.latency_s = (kernels > 0 ? kernels : op.kernels) * card.latency_s_per_kernel;
   // The front end prepares the next kernel while the current one runs: a kernel costs its longest term.

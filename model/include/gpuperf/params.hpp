@@ -64,6 +64,7 @@ struct HardwareParams {
   double kernel_gap_us = 0;            // dead time between consecutive kernels of a stream, added to each
   double cta_overhead_cycles = 0;      // fixed core cycles per tensor-core CTA (GEMM tile, attention query tile)
   double sm_load_bytes_per_cycle = 0;  // bytes one SM can load per core cycle (L2 or DRAM to the SM)
+  double gemv_chain_us = 0;  // per 4-bit GEMV: the serial work around its weight stream that PDL does not hide
 };
 
 // Software-stack parameters: host cost of issuing work, shared by every card under that stack.

@@ -23,7 +23,8 @@ struct OpTiming {
   double latency_s = 0;  // fixed per-kernel GPU time (the floor, and the serial gap between kernels)
   double gpu_s = 0;      // max(compute, memory, latency floor) + gap: the front end overlaps launch with execution
   double gap_s = 0;      // the part of gpu_s that is the dead time between this op's kernels and the next
-  double ramp_s = 0;     // the part of gpu_s that waits for the first DRAM bytes (0 where hidden or absent)
+  double ramp_s =
+      0;  // the part of gpu_s that waits for the first DRAM bytes or a GEMV's chain (0 where hidden or absent)
   double dram_bytes = 0;
   double l2_bytes = 0;
   double wave_efficiency = 1;  // busy SM share over the op's waves (1 = no quantization loss)
@@ -51,6 +52,7 @@ struct EffectiveCard {
   double latency_s_per_kernel = 0;
   double gap_s_per_kernel = 0;  // dead time between consecutive kernels, serial with them
   double dram_ramp_s = 0;       // per kernel that reads DRAM: first-byte latency
+  double gemv_chain_s = 0;      // per 4-bit GEMV: its serial chain around the weight stream (PDL or not)
   double sm_load_bytes_s = 0;   // what one SM can load per second (sm_load_bytes_per_cycle x clock)
   double cta_overhead_s = 0;    // a tensor-core CTA's fixed time (cta_overhead_cycles / clock)
   // A tensor-core CTA's fixed cost (pipeline fill, epilogue) as the tensor flops its SM could have done
