@@ -1,12 +1,16 @@
 #!/bin/bash
 # The model's predictions for gpuperf-validate's replay points on a card (default: h200-sxm), from the
-# default calibration, as a Markdown table. Run before measuring a new card to pre-register them.
-# Usage: validate/scripts/predict_replay.sh [CARD]   (GPUPERF=path/to/gpuperf)
+# default calibration (or $CALIBRATION), as a Markdown table. Run before measuring a new card to pre-register
+# them; with --holdout, for the held-out replays' scenarios instead (validate/host/replay_plan.cpp).
+# Usage: validate/scripts/predict_replay.sh [CARD] [--holdout]   (GPUPERF=path/to/gpuperf)
 B=${GPUPERF:-build/bin/gpuperf}
 CARD=${1:-h200-sxm}
+HOLDOUT=${2:-}
+CAL=()
+[ -n "${CALIBRATION:-}" ] && CAL=(--calibration "$CALIBRATION")
 row() { # label, args...
   label=$1; shift
-  $B predict --gpu "$CARD" "$@" --format json 2>/dev/null | /usr/bin/python3 -c "
+  $B predict --gpu "$CARD" "$@" "${CAL[@]}" --format json 2>/dev/null | /usr/bin/python3 -c "
 import json,sys; d=json.load(sys.stdin)
 print('| %s | %s | %.2f | %.3g .. %.3g | %.3f | %s |'%('$label',d['stack'],d['value'],d['interval95'][0],d['interval95'][1],d['seconds_per_step']*1e3,d['bound']))"
 }
@@ -14,6 +18,25 @@ LL="--model llama-13b --context 512 --kv-dtype fp16 --attention naive"
 SD="--model sd15 --cfg --batch 1 --precision fp16"
 echo "| point | stack | predicted | 95% interval | ms per step | bound |"
 echo "| --- | --- | ---: | --- | ---: | --- |"
+if [ "$HOLDOUT" = --holdout ]; then
+  LD="--kv-dtype fp16 --attention naive"
+  for st in cuda-graph cuda-eager; do row "LLaMA-7B fp16 decode, ctx 512 (tokens/s)" --model llama-7b --context 512 $LD --weights fp16 --stack $st; done
+  for m in "llama-7b 2048 7B" "llama-13b 2048 13B" "llama-7b 512 7B"; do
+    set -- $m
+    for st in cuda-graph cuda-graph-pdl cuda-eager; do
+      row "LLaMA-$3 4-bit decode, ctx $2 (tokens/s)" --model "$1" --context "$2" $LD --weights gptq4-g128 --stack $st
+    done
+  done
+  for st in cuda-graph cuda-eager; do row "LLaMA-13B fp16 decode, ctx 2048 (tokens/s)" --model llama-13b --context 2048 $LD --weights fp16 --stack $st; done
+  for r in "768x768 1" "1024x1024 1" "512x512 4"; do
+    set -- $r
+    for st in cuda-graph cuda-eager; do
+      row "SD 1.5 UNet $1 batch $2 CFG, fused attention (it/s)" --model sd15 --cfg --precision fp16 --resolution "$1" \
+        --batch "$2" --attention flash --stack $st
+    done
+  done
+  exit 0
+fi
 for st in cuda-graph cuda-graph-pdl cuda-eager; do row "LLaMA-13B 4-bit decode (tokens/s)" $LL --weights gptq4-g128 --stack $st; done
 for st in cuda-graph cuda-eager; do row "LLaMA-13B fp16 decode (tokens/s)" $LL --weights fp16 --stack $st; done
 for st in cuda-graph cuda-eager; do row "SD 1.5 UNet 512x512 CFG, naive attention (it/s)" $SD --resolution 512x512 --attention naive --stack $st; done
