@@ -317,6 +317,24 @@ TEST(ValidateReplay, UnknownModelOrFormatIsAnError) {
   EXPECT_THROW(sd_unet_plan(GPUPERF_SPECS_DIR, "llama-13b", 512, 1, true), std::exception);
 }
 
+namespace {
+// A points file written as <f.id>.yaml into a fresh temp folder and read back through the strict loader.
+std::vector<LoadedPoint> write_and_load(const ReplayPointsFile& f, std::string* id = nullptr) {
+  const fs::path dir = fs::temp_directory_path() / ("gpuperf-points-test-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const fs::path p = dir / (f.id + ".yaml");
+  std::ofstream(p) << to_yaml(f);
+  struct Cleanup {
+    fs::path d;
+    ~Cleanup() {
+      std::error_code ec;
+      fs::remove_all(d, ec);
+    }
+  } cleanup{dir};
+  return load_replay_points(p.string(), GPUPERF_SPECS_DIR, id);
+}
+}  // namespace
+
 TEST(ValidateReplay, PointsFileLoadsThroughTheStrictMeasurementLoader) {
   ReplayPointsFile f;
   f.id = "h100-sxm-replay";
@@ -332,17 +350,9 @@ TEST(ValidateReplay, PointsFileLoadsThroughTheStrictMeasurementLoader) {
               {"llama-13b", "cuda-graph", "tokens/s", f16, 90, ""},
               {"sd15", "cuda-graph", "it/s", sd, 30.5, "graph"}};
   f.sources = {"measured by gpuperf-validate (validate/RUNS.md run 3)"};
-  fs::path dir = fs::temp_directory_path() / ("gpuperf-replay-test-" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  fs::path p = dir / "h100-sxm-replay.yaml";
-  {
-    std::ofstream out(p);
-    out << to_yaml(f);
-  }
   std::vector<LoadedPoint> pts;
   std::string id;
-  EXPECT_NO_THROW(pts = load_replay_points(p.string(), GPUPERF_SPECS_DIR, &id)) << to_yaml(f);
-  fs::remove_all(dir);
+  EXPECT_NO_THROW(pts = write_and_load(f, &id)) << to_yaml(f);
   ASSERT_EQ(pts.size(), 4u);
   EXPECT_EQ(id, "h100-sxm-replay");
   EXPECT_EQ(pts[0].gpu, "h100-sxm");
@@ -397,15 +407,7 @@ TEST(ValidateReplay, HoldoutScenariosBuildPlansAndLoadAsPoints) {
   }
   // None of them is a scenario the calibration's replay file holds.
   for (const auto& h : hs) EXPECT_FALSE(h.model_id == "llama-13b" && h.context == 512) << h.tag;
-  fs::path dir = fs::temp_directory_path() / ("gpuperf-holdout-test-" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  fs::path p = dir / "h100-sxm-replay-holdout.yaml";
-  {
-    std::ofstream out(p);
-    out << to_yaml(f);
-  }
   std::vector<LoadedPoint> pts;
-  EXPECT_NO_THROW(pts = load_replay_points(p.string(), GPUPERF_SPECS_DIR)) << to_yaml(f);
-  fs::remove_all(dir);
+  EXPECT_NO_THROW(pts = write_and_load(f)) << to_yaml(f);
   EXPECT_EQ(pts.size(), 2 * hs.size());
 }

@@ -940,7 +940,7 @@ ReplayResult replay(Context& ctx, const ReplayPlan& plan, const std::string& tag
          {Variant{"graph-pdl-all", true, false, false}, Variant{"graph-pdl-fused", false, true, false},
           Variant{"graph-pdl-all-fused", true, true, false}, Variant{"graph-pdl-all-fused-epi", true, true, true}}) {
       if (v.epi && !epi_ok) continue;
-      if (light && (v.fused || v.epi)) continue;
+      if (light && v.fused) continue;  // the fused variants (the epilogue one is fused too)
       r.set_fused(v.fused);
       r.set_pdl_all(v.all);
       r.set_epi(v.epi);
