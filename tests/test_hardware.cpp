@@ -12,6 +12,7 @@ Gpu ada_card(bool geforce) {
   g.arch.id = "ada";
   g.arch.fp32_lanes_per_sm = 128;
   g.arch.warp_schedulers_per_sm = 4;
+  g.arch.sfu_results_per_clk_per_sm = 16;
   g.arch.tensor_cores_per_sm = 4;
   g.arch.l2_bytes_per_clk_per_sm = 64;
   g.arch.tensor_dense_flop_per_clk_per_sm[static_cast<std::size_t>(TensorMode::fp16_acc16)] = 1024;

@@ -174,6 +174,42 @@ TEST(Roofline, FlashAttentionRereadsKvFromDramWhenOneHeadDoesNotFitInL2) {
   EXPECT_NEAR(b.dram_bytes - op.bytes(), rereads, 1);
 }
 
+TEST(Roofline, FusedAttentionIsBoundByItsExponentialsWhenTheTensorCoresAreFast) {
+  // SD 512x512 self-attention at the first level: 4096 tokens, 40-dim heads, 16 (batch x heads). One
+  // exponential per score on 16 SFU lanes per SM-clock; 160 tensor FLOP per score.
+  Op op;
+  op.name = "attn";
+  op.op_class = OpClass::attention;
+  op.gemm = {4096, 4096, 40, 16};
+  op.tensor_mode = TensorMode::fp16_acc32;
+  op.flops = 4.0 * 16 * 4096.0 * 4096.0 * 40;
+  op.sfu_results = 16 * 4096.0 * 4096.0;
+  op.activation_bytes = 3 * 16 * 4096.0 * 40 * 2;
+  op.write_bytes = 16 * 4096.0 * 40 * 2;
+  HardwareParams h = hw();
+  h.attention_efficiency = 0.9;  // a FlashAttention-3 class kernel
+  const auto hopper = effective_card(gpu("h100-sxm"), h);
+  EXPECT_DOUBLE_EQ(hopper.sfu_s_per_result, 1.0 / (132 * 16 * 1830e6));
+  const OpTiming fast = time_op(hopper, h, op, 0);
+  const double exponentials = op.sfu_results * hopper.sfu_s_per_result;
+  EXPECT_NEAR(fast.compute_s, exponentials / fast.wave_efficiency, exponentials * 1e-9);
+  EXPECT_GT(exponentials, op.flops * hopper.attention_s_per_flop[static_cast<std::size_t>(TensorMode::fp16_acc32)]);
+  // A GeForce card's half-rate FP32-accumulate tensor cores take 5x the exponentials' time: they bind.
+  const auto ada = effective_card(gpu("rtx-4090"), h);
+  const OpTiming slow = time_op(ada, h, op, 0);
+  const double products = op.flops * ada.attention_s_per_flop[static_cast<std::size_t>(TensorMode::fp16_acc32)];
+  EXPECT_NEAR(slow.compute_s, products / slow.wave_efficiency, products * 1e-9);
+  EXPECT_NEAR(products / (op.sfu_results * ada.sfu_s_per_result), 160.0 / 512 * 16 / 0.9, 1e-9);
+  // Naive attention's softmax kernel: its exponentials beside its FP32 work, whichever takes longer.
+  Op softmax = tiny("softmax");
+  softmax.op_class = OpClass::softmax;
+  softmax.flops = 5 * 1e6;
+  softmax.sfu_results = 1e6;
+  const double on_lanes = 5e6 * hopper.fp32_s_per_flop, on_sfu = 1e6 * hopper.sfu_s_per_result;
+  EXPECT_DOUBLE_EQ(time_op(hopper, h, softmax, 0).compute_s, std::max(on_lanes, on_sfu));
+  EXPECT_GT(on_sfu, on_lanes);  // 16 exponentials against 128 FP32 lanes per SM-clock
+}
+
 TEST(Roofline, LatencyScalesWithInverseClock) {
   HardwareParams h = hw();
   auto card = effective_card(gpu("rtx-4090"), h);

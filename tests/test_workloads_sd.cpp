@@ -202,6 +202,10 @@ TEST(SdUnet, NaiveAttentionWritesAndRereadsTheScoreMatrixFlashDoesNot) {
   EXPECT_FALSE(has_class(flash, OpClass::softmax));
   EXPECT_TRUE(has_class(naive, OpClass::softmax));
   EXPECT_GT(total_bytes(naive) - total_bytes(flash), 4 * scores);
+  // Either way the softmax takes one exponential per score, on the SFUs.
+  EXPECT_DOUBLE_EQ(sm.sfu_results, scores / 2);
+  EXPECT_DOUBLE_EQ(f.sfu_results, scores / 2);
+  EXPECT_DOUBLE_EQ(s.sfu_results, 0);
 }
 
 TEST(SdUnet, PrecisionPicksTheTensorMode) {

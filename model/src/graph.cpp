@@ -74,7 +74,7 @@ bool same_cost(const Op& a, const Op& b) {
          a.gemm.batch == b.gemm.batch && a.dtype == b.dtype && a.weight_dtype == b.weight_dtype &&
          a.tensor_mode == b.tensor_mode && a.flops == b.flops && a.weight_bytes == b.weight_bytes &&
          a.activation_bytes == b.activation_bytes && a.cache_bytes == b.cache_bytes && a.write_bytes == b.write_bytes &&
-         a.dequant_weights == b.dequant_weights && a.kernels == b.kernels;
+         a.dequant_weights == b.dequant_weights && a.sfu_results == b.sfu_results && a.kernels == b.kernels;
 }
 
 std::optional<RepeatedBlock> find_repeated_block(const Graph& g) {

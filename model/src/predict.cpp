@@ -57,6 +57,10 @@ EffectiveCard effective_card(const Gpu& gpu, const HardwareParams& hw) {
   }
   c.fp32_s_per_flop = 1.0 / c.fp32_flops_s;
   c.dequant_s_per_weight = hw.dequant_ops_per_weight / c.alu_ops_s;
+  // Special functions (a softmax's exponentials) on the SMs' multi-function units, at the clock of the
+  // kernel's tensor work (an attention kernel runs both on the same SMs).
+  const double sfu_results_s = static_cast<double>(s.sm_count) * gpu.arch.sfu_results_per_clk_per_sm * c.clock_hz;
+  c.sfu_s_per_result = sfu_results_s > 0 ? 1.0 / sfu_results_s : 0.0;
   c.dram_s_per_byte = 1.0 / c.dram_bytes_s;
   c.l2_s_per_byte = 1.0 / c.l2_bytes_s;
   c.latency_s_per_kernel = hw.kernel_latency_cycles / c.clock_hz;
@@ -154,9 +158,14 @@ namespace {
       t.wave_efficiency = tile_efficiency > 0
                               ? tile_efficiency
                               : wave_efficiency(op, card.sm_count, hw.attention_query_tile, cta_overhead(card, op));
-      t.compute_s = op.flops * s_per_flop * (tile_efficiency > 0 ? inverse_tile_efficiency : 1.0 / t.wave_efficiency);
+      // A fused attention kernel's softmax takes one exponential per score on the SFUs (16 per SM-clock),
+      // beside its two products on the tensor cores: other warps keep either unit busy, so the slower
+      // one bounds the kernel (on GH100, 4096 tensor FLOP per SM-clock, a kernel reaching 75% of the tensor
+      // peak at SD's head dimension of 40 would be bound by its exponentials: 160 FLOP per score).
+      t.compute_s = std::max(op.flops * s_per_flop, op.sfu_results * card.sfu_s_per_result) *
+                    (tile_efficiency > 0 ? inverse_tile_efficiency : 1.0 / t.wave_efficiency);
     } else {
-      t.compute_s = op.flops * card.fp32_s_per_flop;
+      t.compute_s = std::max(op.flops * card.fp32_s_per_flop, op.sfu_results * card.sfu_s_per_result);
     }
   }
   if (op.dequant_weights > 0) t.compute_s += op.dequant_weights * card.dequant_s_per_weight;

@@ -242,6 +242,7 @@ Json op_json(const Op& op) {
   j.set("cache_bytes", op.cache_bytes);
   j.set("write_bytes", op.write_bytes);
   j.set("dequant_weights", op.dequant_weights);
+  j.set("sfu_results", op.sfu_results);
   j.set("parameters", op.parameters);
   j.set("kernels", op.kernels);
   return j;

@@ -198,6 +198,7 @@ std::optional<Workload> micro_workload(MapReader& item, const std::string& kind,
                cond_int(item, c, "batch_heads")};
     op.tensor_mode = TensorMode::fp16_acc32;
     op.flops = 4.0 * bh * q * kv * d;
+    op.sfu_results = bh * q * kv;
     op.activation_bytes = bh * (q + 2.0 * kv) * d * 2.0;
     op.write_bytes = bh * q * d * 2.0;
     w.items_per_step = op.flops / 1e12;

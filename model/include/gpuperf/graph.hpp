@@ -55,6 +55,7 @@ struct Op {
   double cache_bytes = 0;       // persistent state read (KV cache), not produced by the previous op
   double write_bytes = 0;       // outputs written
   double dequant_weights = 0;   // weights unpacked on CUDA cores before use
+  double sfu_results = 0;       // special-function results (softmax exponentials) on the SFUs
   std::int64_t parameters = 0;  // parameters owned by this op (each counted once per graph)
   int kernels = 1;              // launches in a typical eager framework
 

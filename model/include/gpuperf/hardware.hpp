@@ -43,6 +43,8 @@ struct ArchSpec {
   std::string compute_capability;
   int fp32_lanes_per_sm = 0;
   int warp_schedulers_per_sm = 0;  // each issues one warp instruction (32 threads) per clock
+  // Special-function unit (MUFU) results per clock per SM: exponentials, reciprocals, square roots.
+  int sfu_results_per_clk_per_sm = 0;
   int tensor_cores_per_sm = 0;
   int max_threads_per_sm = 0;
   int shared_memory_per_sm_kib = 0;

@@ -32,6 +32,7 @@ ArchSpec load_arch_file(const fs::path& path) {
   a.compute_capability = r.string("compute_capability");
   a.fp32_lanes_per_sm = static_cast<int>(r.int_in("fp32_lanes_per_sm", 1, 1024));
   a.warp_schedulers_per_sm = static_cast<int>(r.int_in("warp_schedulers_per_sm", 1, 16));
+  a.sfu_results_per_clk_per_sm = static_cast<int>(r.int_in("sfu_results_per_clk_per_sm", 1, 1024));
   a.tensor_cores_per_sm = static_cast<int>(r.int_in("tensor_cores_per_sm", 1, 64));
   a.max_threads_per_sm = static_cast<int>(r.int_in("max_threads_per_sm", 32, 1 << 16));
   a.shared_memory_per_sm_kib = static_cast<int>(r.int_in("shared_memory_per_sm_kib", 1, 1 << 16));

@@ -139,6 +139,7 @@ class OpBuilder {
       double pairs = dbl(a.q_len) * dbl(a.kv_len);
       if (a.causal && a.q_len == a.kv_len) pairs = dbl(a.q_len) * dbl(a.q_len + 1) / 2.0;
       op.flops = 4.0 * bh * pairs * dbl(a.head_dim);
+      op.sfu_results = bh * pairs;  // the softmax's exponential of every score
       op.activation_bytes = q_elems * act_bytes() + (a.from_cache ? 0.0 : 2.0 * kv_read);
       op.cache_bytes = a.from_cache ? 2.0 * kv_read : 0.0;
       op.write_bytes = q_elems * act_bytes();
@@ -154,7 +155,8 @@ class OpBuilder {
     s.cache_bytes = a.from_cache ? kv_read : 0.0;
     s.write_bytes = score_elems * act_bytes();
     add(std::move(s));
-    elementwise(a.name + ".softmax", score_elems, score_elems, kFlopsSoftmax, a.kernels_softmax, OpClass::softmax);
+    elementwise(a.name + ".softmax", score_elems, score_elems, kFlopsSoftmax, a.kernels_softmax, OpClass::softmax)
+        .sfu_results = score_elems;
     Op pv = base(a.name + ".pv", OpClass::gemm, a.kernels_pv);
     pv.gemm = {a.q_len, a.head_dim, a.kv_len, a.batch * a.heads};
     pv.tensor_mode = mode_;
