@@ -412,6 +412,15 @@ TEST(Timeline, HostBoundWhenTheHostIsSlowerThanTheGpu) {
   EXPECT_NEAR(p.host_s, 100 * 20e-6, 1e-12);
   EXPECT_GT(p.seconds, p.host_s);  // the last kernel still runs after the host is done
   EXPECT_LT(p.seconds, p.host_s + 1e-5);
+  // The host a little slower than the GPU: the GPU idles only a fraction of the step, but a faster GPU
+  // would not shorten it - the host binds. A little faster than the GPU: the GPU binds.
+  const Graph g = tiny_graph(100);
+  const double per_kernel_us = simulate_step(gpu("rtx-4090"), g, hw(), StackParams{0.0, 0.0, true}).gpu_s / 100 * 1e6;
+  StepPrediction slower = simulate_step(gpu("rtx-4090"), g, hw(), StackParams{per_kernel_us * 1.2, 0.0, true});
+  EXPECT_LT(slower.idle_s, 0.5 * slower.seconds);
+  EXPECT_EQ(slower.bound, Bound::host);
+  StepPrediction faster = simulate_step(gpu("rtx-4090"), g, hw(), StackParams{per_kernel_us * 0.8, 0.0, true});
+  EXPECT_NE(faster.bound, Bound::host);
 }
 
 TEST(Timeline, GpuBoundWhenTheGpuIsSlowerThanTheHost) {

@@ -480,7 +480,9 @@ StepPrediction simulate_step(const Gpu& gpu, const Graph& graph, const HardwareP
   }
   for (const auto& c : classes)
     if (c.kernels > 0) p.classes.push_back(c);
-  if (p.idle_s > 0.5 * p.seconds) {
+  // The host binds the step when it takes longer to issue the step than the GPU takes to run it (a
+  // faster GPU would only idle more), or when the GPU spends most of the step waiting for it.
+  if (p.host_s >= p.gpu_s || p.idle_s > 0.5 * p.seconds) {
     p.bound = Bound::host;
   } else if (p.compute_s >= p.memory_s && p.compute_s >= p.latency_s) {
     p.bound = Bound::compute;

@@ -102,7 +102,7 @@ struct StepPrediction {
   double latency_s = 0;  // GPU time of ops bound by the fixed per-kernel latency
   double idle_s = 0;     // GPU idle, waiting for the host
   int kernels = 0;
-  Bound bound = Bound::compute;
+  Bound bound = Bound::compute;         // host when host_s >= gpu_s or the GPU idles over half the step
   std::vector<ClassBreakdown> classes;  // in OpClass order, classes with no op left out
   std::vector<OpTiming> ops;            // per op, when asked for
 };
