@@ -122,6 +122,13 @@ TEST(ValidateRefusal, GemmIsCheckedAgainstItsDtypeRate) {
   EXPECT_TRUE(refusal(rate("gemm_tflops", 600, {{"dtype", std::string("tf32")}}), p).has_value());
   EXPECT_TRUE(refusal(rate("gemm_tflops", 10, {{"dtype", std::string("fp4")}}), p).has_value());
 }
+TEST(ValidateRefusal, AttentionAndItsExponentialProbeAreCheckedAgainstTheFp16TensorRate) {
+  Peaks p = compute_peaks(h100());  // fp16 1070.5 at 1980 MHz
+  for (const char* kind : {"attention_tflops", "attention_exp_probe_tflops"}) {
+    EXPECT_FALSE(refusal(rate(kind, 230), p).has_value()) << kind;
+    EXPECT_TRUE(refusal(rate(kind, 1100), p).has_value()) << kind;
+  }
+}
 TEST(ValidateRefusal, Fp32AboveLanesTimesClockIsRefused) {
   Peaks p = compute_peaks(h100());
   EXPECT_FALSE(refusal(rate("fp32_fma_tflops", 60), p).has_value());

@@ -101,9 +101,17 @@ struct Ceiling {
 enum class Rule { rate, positive, unknown };
 
 Rule rule_for(const std::string& kind) {
-  static const char* rates[] = {"dram_read_gb_s", "dram_write_gb_s", "dram_copy_gb_s",  "bw_sweep_gb_s",
-                                "l2_read_gb_s",   "gemm_tflops",     "fp32_fma_tflops", "gemv_q4_gb_s",
-                                "replay_gb_s",    "attention_tflops"};
+  static const char* rates[] = {"dram_read_gb_s",
+                                "dram_write_gb_s",
+                                "dram_copy_gb_s",
+                                "bw_sweep_gb_s",
+                                "l2_read_gb_s",
+                                "gemm_tflops",
+                                "fp32_fma_tflops",
+                                "gemv_q4_gb_s",
+                                "replay_gb_s",
+                                "attention_tflops",
+                                "attention_exp_probe_tflops"};
   static const char* positives[] = {
       "l2_knee_mib", "launch_latency_us",  "host_dispatch_us", "graph_launch_us_per_kernel",
       "replay_ms",   "replay_floor_ratio", "gemv_q4_us"};
@@ -124,7 +132,8 @@ Ceiling ceiling_for(const Measurement& m, const Peaks& p) {
     return {std::max(p.l2_gb_s, p.dram_gb_s),
             "SMs x 128 B/clk x " + fmt(p.clock_mhz) + " MHz = " + fmt(p.l2_gb_s) + " GB/s"};
   if (k == "fp32_fma_tflops") return {p.fp32_tflops, "SMs x FP32 FLOP/clk/SM x clock"};
-  if (k == "attention_tflops") return {p.fp16_tflops, "SMs x fp16 tensor FLOP/clk/SM x clock"};
+  if (k == "attention_tflops" || k == "attention_exp_probe_tflops")
+    return {p.fp16_tflops, "SMs x fp16 tensor FLOP/clk/SM x clock"};
   if (k == "gemm_tflops") {
     const std::string dtype = m.condition("dtype");
     if (dtype == "fp16" || dtype == "bf16") return {p.fp16_tflops, "SMs x fp16 tensor FLOP/clk/SM x clock"};

@@ -53,6 +53,18 @@ __device__ __forceinline__ float ex2(float x) {
   return y;
 }
 
+// A score's probability from x = its scaled score less the row maximum. The probe (EXPS = 2) also takes
+// 2^(x - 1), a second exponential ptxas cannot merge with the first, and keeps min(2^x, 2 * 2^(x - 1)):
+// the same value, for one more SFU op and three more FP32 ops (the FMA for x - 1, a multiply, a min).
+template <int EXPS>
+__device__ __forceinline__ float score_exp(float s, float scale_log2, float neg_max) {
+  const float e = ex2(fmaf(s, scale_log2, neg_max));
+  if constexpr (EXPS == 2)
+    return fminf(e, 2.0f * ex2(fmaf(s, scale_log2, neg_max - 1.0f)));
+  else
+    return e;
+}
+
 __device__ __forceinline__ std::uint32_t pack_half2(float lo, float hi) {
   const __half2 h = __floats2half2_rn(lo, hi);
   return *reinterpret_cast<const std::uint32_t*>(&h);
@@ -86,7 +98,7 @@ constexpr int attn_min_blocks() {
   return D <= 80 ? 16 / WARPS : 1;
 }
 
-template <int D, int WARPS>
+template <int D, int WARPS, int EXPS>
 __global__ void __launch_bounds__(WARPS * 32, attn_min_blocks<D, WARPS>())
     flash_attn_kernel(const __half* __restrict__ q, const __half* __restrict__ k, const __half* __restrict__ v,
                       __half* __restrict__ o, int q_len, int kv_len, float scale_log2) {
@@ -194,10 +206,10 @@ __global__ void __launch_bounds__(WARPS * 32, attn_min_blocks<D, WARPS>())
     float sum0 = 0.0f, sum1 = 0.0f;
 #pragma unroll
     for (int n = 0; n < BN / 8; ++n) {
-      s[n][0] = ex2(fmaf(s[n][0], scale_log2, -n0));
-      s[n][1] = ex2(fmaf(s[n][1], scale_log2, -n0));
-      s[n][2] = ex2(fmaf(s[n][2], scale_log2, -n1));
-      s[n][3] = ex2(fmaf(s[n][3], scale_log2, -n1));
+      s[n][0] = score_exp<EXPS>(s[n][0], scale_log2, -n0);
+      s[n][1] = score_exp<EXPS>(s[n][1], scale_log2, -n0);
+      s[n][2] = score_exp<EXPS>(s[n][2], scale_log2, -n1);
+      s[n][3] = score_exp<EXPS>(s[n][3], scale_log2, -n1);
       sum0 += s[n][0] + s[n][1];
       sum1 += s[n][2] + s[n][3];
     }
@@ -245,9 +257,9 @@ __global__ void __launch_bounds__(WARPS * 32, attn_min_blocks<D, WARPS>())
   }
 }
 
-template <int D, int WARPS>
+template <int D, int WARPS, int EXPS>
 void launch_d(const AttentionArgs& a, cudaStream_t s, bool pdl) {
-  auto kern = flash_attn_kernel<D, WARPS>;
+  auto kern = flash_attn_kernel<D, WARPS, EXPS>;
   constexpr size_t smem = attn_smem_bytes<D, WARPS>();
   static bool attr_set = false;  // per instantiation
   if (!attr_set) {
@@ -271,10 +283,14 @@ bool wide(const AttentionArgs& a) { return a.q_len >= 1024; }
 
 template <int D>
 void launch_pick(const AttentionArgs& a, cudaStream_t s, bool pdl) {
-  if (wide(a))
-    launch_d<D, 8>(a, s, pdl);
-  else
-    launch_d<D, 4>(a, s, pdl);
+  if (a.exps_per_score == 2) {  // the probe: the wide blocks of the long sequences only
+    if (!wide(a)) throw std::runtime_error("flash attention: the exponential probe needs q_len >= 1024");
+    launch_d<D, 8, 2>(a, s, pdl);
+  } else if (wide(a)) {
+    launch_d<D, 8, 1>(a, s, pdl);
+  } else {
+    launch_d<D, 4, 1>(a, s, pdl);
+  }
 }
 
 }  // namespace
@@ -284,6 +300,8 @@ bool flash_attention_supported(int d) { return d == 40 || d == 64 || d == 80 || 
 int flash_attention_block_queries(const AttentionArgs& a) { return wide(a) ? 128 : 64; }
 
 void launch_flash_attention(const AttentionArgs& a, cudaStream_t s, bool pdl) {
+  if (a.exps_per_score != 1 && a.exps_per_score != 2)
+    throw std::runtime_error("flash attention: exps_per_score " + std::to_string(a.exps_per_score) + " (1 or 2)");
   switch (a.d) {
     case 40:
       launch_pick<40>(a, s, pdl);
@@ -420,6 +438,35 @@ void run_attention(Context& ctx) {
                                 {"head_dim", std::int64_t(sh.d)},
                                 {"block_queries", std::int64_t(flash_attention_block_queries(a))},
                                 {"kernel", std::string("flash_attn_kernel (mma.sync m16n8k16, online softmax)")}}));
+      // The exponential probe: the same kernel taking a second exponential per score (same output). If the
+      // SFU work hides under the products (other warps keep the tensor cores busy), the rate holds; if
+      // the warps alternate between the two, each score costs 1/16 SM-cycle more (16 per SM-clock), plus
+      // 3/128 for the probe's FP32 ops.
+      if (sh.q_len >= 1024 && sh.kv_len == sh.q_len) {
+        AttentionArgs p = a;
+        p.exps_per_score = 2;
+        GV_CUDA(cudaMemsetAsync(o.get(), 0xFF, size_t(sh.bh) * sh.q_len * sh.d * 2, s));
+        launch_flash_attention(p, s);
+        GV_CUDA(cudaStreamSynchronize(s));
+        const double probe_err = flash_attention_error(p, 8);
+        std::fprintf(stderr, "%s-exp2x: relative error %.2g against float64\n", id.c_str(), probe_err);
+        if (!(probe_err <= 2e-3)) {
+          ctx.fail(id + "-exp2x: relative error " + std::to_string(probe_err));
+          continue;
+        }
+        auto probe = [&](int) { launch_flash_attention(p, s); };
+        auto tp = time_batches(s, reps, pick_inner(s, probe, 5e-3, 2000), probe, 1);
+        ctx.add(make_measurement(id + "-exp2x", "attention_exp_probe_tflops", "TFLOP/s",
+                                 rates_from_times(tp, flops, 1e-12),
+                                 {{"resolution", std::string(sh.res)},
+                                  {"batch_heads", std::int64_t(sh.bh)},
+                                  {"q_len", std::int64_t(sh.q_len)},
+                                  {"kv_len", std::int64_t(sh.kv_len)},
+                                  {"head_dim", std::int64_t(sh.d)},
+                                  {"exps_per_score", std::int64_t(2)},
+                                  {"block_queries", std::int64_t(flash_attention_block_queries(p))},
+                                  {"kernel", std::string("flash_attn_kernel + a second exponential per score")}}));
+      }
     } catch (const std::exception& e) {
       ctx.fail(id + ": " + e.what());
     }

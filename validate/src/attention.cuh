@@ -22,6 +22,9 @@ struct AttentionArgs {
   int bh = 1;  // batch x heads
   int q_len = 1, kv_len = 1, d = 40;
   float scale = 0;  // softmax scale; 0 = 1 / sqrt(d)
+  // 2: a probe that takes a second exponential per score on the SFU (the same value, kept by one min) to
+  // measure what an exponential costs the kernel beside its products; 1 in every real use.
+  int exps_per_score = 1;
 };
 
 // True when the kernel is built for this head dimension.
@@ -35,7 +38,8 @@ void launch_flash_attention(const AttentionArgs& a, cudaStream_t s, bool pdl = f
 double flash_attention_error(const AttentionArgs& a, int rows_per_head = 24);
 
 // The attention micro-benchmark: every SD 1.5 attention shape at 512x512 and 2048x1152 (CFG batch 2),
-// checked against float64, then timed (attention_tflops).
+// checked against float64, then timed (attention_tflops); at the long self-attention shapes also with
+// two exponentials per score (attention_exp_probe_tflops: what the softmax's SFU work costs the kernel).
 void run_attention(Context& ctx);
 
 }  // namespace gpuperf::validate
