@@ -17,13 +17,13 @@ bool has(const std::string& s, const std::string& part) { return s.find(part) !=
 TEST(ListModels, ShowsEveryModelWithItsParameters) {
   auto r = run({"list", "models"});
   ASSERT_EQ(r.code, 0) << r.err;
-  for (const char* id :
-       {"sd15", "llama-7b", "llama-13b", "llama-33b", "llama-65b", "llama2-7b", "llama2-13b", "llama2-70b"})
+  for (const char* id : {"sd15", "llama-7b", "llama-13b", "llama-33b", "llama-65b", "llama2-7b", "llama2-13b",
+                         "llama2-70b", "llama3-8b", "llama3-70b"})
     EXPECT_TRUE(has(r.out, id)) << id;
   EXPECT_TRUE(has(r.out, "13015864320"));
   auto csv = run({"list", "models", "--format", "csv"});
   ASSERT_EQ(csv.code, 0);
-  EXPECT_EQ(lines(csv.out), 9);
+  EXPECT_EQ(lines(csv.out), 11);
   EXPECT_TRUE(
       has(csv.out, "sd15,Stable Diffusion 1.5,diffusion,1032071643,"));  // 859,520,964 + 123,060,480 + 49,490,199
 }

@@ -23,8 +23,8 @@ TEST(ModelLoader, LoadsEveryBundledModelSortedById) {
   const auto models = io::load_models(GPUPERF_SPECS_DIR);
   std::vector<std::string> ids;
   for (const auto& m : models) ids.push_back(m.id);
-  const std::vector<std::string> expected = {"llama-13b",  "llama-33b",  "llama-65b", "llama-7b",
-                                             "llama2-13b", "llama2-70b", "llama2-7b", "sd15"};
+  const std::vector<std::string> expected = {"llama-13b",  "llama-33b", "llama-65b",  "llama-7b",  "llama2-13b",
+                                             "llama2-70b", "llama2-7b", "llama3-70b", "llama3-8b", "sd15"};
   EXPECT_EQ(ids, expected);
   for (const auto& m : models) {
     EXPECT_FALSE(m.sources.empty()) << m.id;

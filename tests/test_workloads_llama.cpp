@@ -72,8 +72,9 @@ double closed_decode_weight_bytes(const LlamaModelSpec& m, const WeightFormat& f
 
 TEST(LlamaParameters, MatchTheReferenceCheckpointsExactly) {
   const std::pair<const char*, std::int64_t> expected[] = {
-      {"llama-7b", 6738415616},  {"llama-13b", 13015864320},  {"llama-33b", 32528943616}, {"llama-65b", 65285660672},
-      {"llama2-7b", 6738415616}, {"llama2-13b", 13015864320}, {"llama2-70b", 68976648192}};
+      {"llama-7b", 6738415616},   {"llama-13b", 13015864320},  {"llama-33b", 32528943616},  {"llama-65b", 65285660672},
+      {"llama2-7b", 6738415616},  {"llama2-13b", 13015864320}, {"llama2-70b", 68976648192}, {"llama3-8b", 8030261248},
+      {"llama3-70b", 70553706496}};  // Llama 3.1: "8.03B", "70.55B" in the model cards
   for (const auto& [id, count] : expected) {
     const auto& m = llama(id);
     EXPECT_EQ(total_parameters(build_llama_decode(m, decode(16))), count) << id;
@@ -85,7 +86,7 @@ TEST(LlamaParameters, MatchTheReferenceCheckpointsExactly) {
 TEST(LlamaDecode, BytesPerTokenAreWeightsPlusKvCacheToTheByte) {
   // weight bytes = closed_decode_weight_bytes() above;
   // KV cache read = n_layers · 2 (K and V) · batch · context · kv_dim · bytes(kv dtype).
-  for (const char* id : {"llama-7b", "llama-13b", "llama2-70b"}) {
+  for (const char* id : {"llama-7b", "llama-13b", "llama2-70b", "llama3-8b"}) {
     const auto& m = llama(id);
     for (const char* w : {"fp16", "int8", "gptq4-g128", "gptq4", "q4_0", "q4_k"}) {
       for (std::int64_t batch : {1, 4}) {
