@@ -94,6 +94,22 @@ TEST(Predict, AWorkloadThatDoesNotFitTheCardIsFlaggedNotHidden) {
   EXPECT_FALSE(has(small.err, "does NOT fit")) << small.err;
 }
 
+TEST(Predict, FusedAttentionRereadingKvFromDramIsSaidWhereItWeighs) {
+  // A 131072-token prompt: one head's K and V (67 MB in fp16) exceed an H100's L2 share, so every query
+  // tile re-reads them from DRAM - the model's assumption, said with the figure. At 512x512 they stay in L2.
+  auto lng = run({"predict", "--gpu", "h100-sxm", "--model", "llama3-8b", "--phase", "prefill", "--prompt-tokens",
+                  "131072", "--attention", "flash", "--stack", "cuda-graph"});
+  ASSERT_EQ(lng.code, 0) << lng.err;
+  EXPECT_TRUE(has(lng.out, "fused attention re-reading each head's K and V")) << lng.out;
+  auto json = run({"predict", "--gpu", "h100-sxm", "--model", "llama3-8b", "--phase", "prefill", "--prompt-tokens",
+                   "131072", "--attention", "flash", "--stack", "cuda-graph", "--format", "json"});
+  ASSERT_EQ(json.code, 0) << json.err;
+  EXPECT_TRUE(has(json.out, "\"attention_kv_reread_dram_bytes\": 1406")) << json.out;  // 1.41e14
+  auto sd = run({"predict", "--gpu", "h100-sxm", "--model", "sd15", "--stack", "cuda-graph"});
+  ASSERT_EQ(sd.code, 0) << sd.err;
+  EXPECT_FALSE(has(sd.out, "re-reading")) << sd.out;
+}
+
 TEST(Explain, PerClassTableNamesTheBound) {
   auto r = run({"explain", "--gpu", "rtx-3060-12gb", "--model", "sd15"});
   ASSERT_EQ(r.code, 0) << r.err;

@@ -172,6 +172,14 @@ TEST(Roofline, FlashAttentionRereadsKvFromDramWhenOneHeadDoesNotFitInL2) {
   double rereads = (36864.0 / 64 - 1) * 16 * 2 * 36864.0 * 40 * 2;
   EXPECT_NEAR(a.l2_bytes, rereads, 1);
   EXPECT_NEAR(b.dram_bytes - op.bytes(), rereads, 1);
+  EXPECT_EQ(a.kv_reread_dram_bytes, 0);
+  EXPECT_NEAR(b.kv_reread_dram_bytes, rereads, 1);
+  // A step adds them up with its DRAM traffic.
+  Graph g;
+  g.ops = {op, op};
+  const StepPrediction step = simulate_step(gpu("rtx-3060-12gb"), g, hw(), StackParams{0.0, 0.0, true}, true);
+  EXPECT_NEAR(step.kv_reread_dram_bytes, 2 * rereads, 1e-6 * rereads);
+  EXPECT_NEAR(step.dram_bytes, step.ops[0].dram_bytes + step.ops[1].dram_bytes, 1e-6 * step.dram_bytes);
 }
 
 TEST(Roofline, FusedAttentionIsBoundByItsExponentialsWhenTheTensorCoresAreFast) {

@@ -188,6 +188,7 @@ namespace {
       t.l2_bytes += rereads;
     } else {
       t.dram_bytes += rereads;
+      t.kv_reread_dram_bytes = rereads;
       reads_dram = reads_dram || rereads > 0;
     }
   }
@@ -327,6 +328,8 @@ StepPrediction simulate_step(const Gpu& gpu, const Graph& graph, const HardwareP
   auto accumulate = [&](const Op& op, const OpTiming& t, int k, double times) {
     p.kernels += static_cast<int>(times) * k;
     p.gpu_s += times * t.gpu_s;
+    p.dram_bytes += times * t.dram_bytes;
+    p.kv_reread_dram_bytes += times * t.kv_reread_dram_bytes;
     auto& cl = classes[static_cast<std::size_t>(op.op_class)];
     cl.kernels += static_cast<int>(times) * k;
     cl.gpu_s += times * t.gpu_s;
@@ -441,6 +444,8 @@ StepPrediction simulate_step(const Gpu& gpu, const Graph& graph, const HardwareP
         p.compute_s += left * (p.compute_s - block_start.compute_s);
         p.memory_s += left * (p.memory_s - block_start.memory_s);
         p.latency_s += left * (p.latency_s - block_start.latency_s);
+        p.dram_bytes += left * (p.dram_bytes - block_start.dram_bytes);
+        p.kv_reread_dram_bytes += left * (p.kv_reread_dram_bytes - block_start.kv_reread_dram_bytes);
         for (std::size_t c = 0; c < classes.size(); ++c) {
           auto& cl = classes[c];
           const auto& st = classes_start[c];

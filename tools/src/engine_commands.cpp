@@ -104,6 +104,18 @@ int predict(const std::vector<std::string>& args, Context& ctx, const CommandSpe
       " GB), " + format_sig(capacity_bytes / 1e9, 3) + " GB on the card" +
       (fits ? "" : " - does NOT fit: the figure assumes it did (offloading is not modelled)");
   if (!fits && ctx.err) *ctx.err << "gpuperf predict: warning: " << memory_note << "\n";
+  // Fused attention whose K and V per head exceed the L2 share re-reads them from DRAM for every query
+  // tile (long prompts on any card; the survey's Ampere hires steps): say so where it weighs.
+  const bool kv_rereads = s.kv_reread_dram_bytes > 0.1 * s.dram_bytes;
+  auto bytes_text = [](double b) {
+    return b >= 1e12 ? format_sig(b / 1e12, 3) + " TB" : format_sig(b / 1e9, 3) + " GB";
+  };
+  const std::string kv_note =
+      kv_rereads ? "attention: " + bytes_text(s.kv_reread_dram_bytes) + " of the step's " + bytes_text(s.dram_bytes) +
+                       " of DRAM traffic is fused attention re-reading each head's K and V for every query tile, "
+                       "as the model assumes where they exceed the card's L2 share (the survey's RTX 30 hires "
+                       "steps fit it); query tiles running together that share them in L2 would move far less"
+                 : "";
   if (parsed->format == Format::json) {
     Json j = Json::object();
     j.set("gpu", r.gpu->spec.id);
@@ -121,6 +133,8 @@ int predict(const std::vector<std::string>& args, Context& ctx, const CommandSpe
     j.set("breakdown", breakdown_json(s));
     j.set("bound", std::string(to_string(s.bound)));
     j.set("kernels", s.kernels);
+    j.set("dram_bytes", s.dram_bytes);
+    j.set("attention_kv_reread_dram_bytes", s.kv_reread_dram_bytes);
     j.set("memory_needed_bytes", fp.total());
     j.set("memory_capacity_bytes", capacity_bytes);
     j.set("fits", fits);
@@ -147,6 +161,7 @@ int predict(const std::vector<std::string>& args, Context& ctx, const CommandSpe
          Cell(s.seconds, 5), Cell(s.host_s, 5), Cell(s.gpu_s, 5), Cell(s.compute_s, 5), Cell(s.memory_s, 5),
          Cell(s.latency_s, 5), Cell(s.idle_s, 5), std::string(to_string(s.bound))});
   t.footnotes = {"scenario: " + r.scenario_text + "; parameters: " + calibration_label(e), memory_note};
+  if (kv_rereads) t.footnotes.push_back(kv_note);
   ctx.out = t.render(parsed->format);
   return 0;
 }

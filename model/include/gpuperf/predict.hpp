@@ -27,6 +27,10 @@ struct OpTiming {
       0;  // the part of gpu_s that waits for the first DRAM bytes or a GEMV's chain (0 where hidden or absent)
   double dram_bytes = 0;
   double l2_bytes = 0;
+  // Of dram_bytes: fused attention's K/V passes after the first, re-read from DRAM because one head's K and
+  // V do not fit the L2 share (every query tile streams them; tiles running together are not assumed to
+  // share them there).
+  double kv_reread_dram_bytes = 0;
   double wave_efficiency = 1;  // busy SM share over the op's waves (1 = no quantization loss)
   Bound bound = Bound::memory;
 };
@@ -93,14 +97,16 @@ struct ClassBreakdown {
 };
 
 struct StepPrediction {
-  std::string error;     // non-empty: no prediction (e.g. the card lacks the op's tensor mode)
-  double seconds = 0;    // wall time of one step (one run of the graph)
-  double host_s = 0;     // host busy time issuing the step
-  double gpu_s = 0;      // GPU busy time = compute_s + memory_s + latency_s
-  double compute_s = 0;  // GPU time of ops bound by compute
-  double memory_s = 0;   // GPU time of ops bound by memory traffic
-  double latency_s = 0;  // GPU time of ops bound by the fixed per-kernel latency
-  double idle_s = 0;     // GPU idle, waiting for the host
+  std::string error;                // non-empty: no prediction (e.g. the card lacks the op's tensor mode)
+  double seconds = 0;               // wall time of one step (one run of the graph)
+  double host_s = 0;                // host busy time issuing the step
+  double gpu_s = 0;                 // GPU busy time = compute_s + memory_s + latency_s
+  double compute_s = 0;             // GPU time of ops bound by compute
+  double memory_s = 0;              // GPU time of ops bound by memory traffic
+  double latency_s = 0;             // GPU time of ops bound by the fixed per-kernel latency
+  double idle_s = 0;                // GPU idle, waiting for the host
+  double dram_bytes = 0;            // DRAM traffic of the step
+  double kv_reread_dram_bytes = 0;  // of which fused attention's K/V re-read per query tile (OpTiming)
   int kernels = 0;
   Bound bound = Bound::compute;         // host when host_s >= gpu_s or the GPU idles over half the step
   std::vector<ClassBreakdown> classes;  // in OpClass order, classes with no op left out
