@@ -180,6 +180,10 @@ TEST(Roofline, FlashAttentionRereadsKvFromDramWhenOneHeadDoesNotFitInL2) {
   const StepPrediction step = simulate_step(gpu("rtx-3060-12gb"), g, hw(), StackParams{0.0, 0.0, true}, true);
   EXPECT_NEAR(step.kv_reread_dram_bytes, 2 * rereads, 1e-6 * rereads);
   EXPECT_NEAR(step.dram_bytes, step.ops[0].dram_bytes + step.ops[1].dram_bytes, 1e-6 * step.dram_bytes);
+  // Causal: each query tile reads the keys up to its last query, half the passes in all (as the FLOPs).
+  Op causal = op;
+  causal.flops /= 2;
+  EXPECT_NEAR(time_op(ampere, hw(), causal, 0).kv_reread_dram_bytes, rereads / 2, 1);
 }
 
 TEST(Roofline, FusedAttentionIsBoundByItsExponentialsWhenTheTensorCoresAreFast) {

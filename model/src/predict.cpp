@@ -183,7 +183,12 @@ namespace {
   if (op.op_class == OpClass::attention && hw.attention_query_tile > 0 && op.gemm.m > 0) {
     double tiles = std::ceil(static_cast<double>(op.gemm.m) / hw.attention_query_tile);
     double kv_per_head = 2.0 * static_cast<double>(op.gemm.n * op.gemm.k) * bytes_per_element(op.dtype);
-    double rereads = (tiles - 1) * static_cast<double>(op.gemm.batch) * kv_per_head;
+    // A causal kernel's query tile reads only the keys up to its last query: the passes shrink with the
+    // pairs computed (the op's FLOPs against the full product's).
+    const double full_flops =
+        4.0 * static_cast<double>(op.gemm.m) * static_cast<double>(op.gemm.n * op.gemm.k * op.gemm.batch);
+    const double share = op.flops > 0 && full_flops > 0 ? std::min(1.0, op.flops / full_flops) : 1.0;
+    double rereads = (tiles - 1) * static_cast<double>(op.gemm.batch) * kv_per_head * share;
     if (kv_per_head <= card.l2_resident_bytes) {
       t.l2_bytes += rereads;
     } else {

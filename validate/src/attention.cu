@@ -390,6 +390,11 @@ void run_attention(Context& ctx) {
       {"512x512", 16, 64, 64, 160},      {"512x512", 16, 4096, 77, 40},      {"2048x1152", 16, 36864, 36864, 40},
       {"2048x1152", 16, 9216, 9216, 80}, {"2048x1152", 16, 2304, 2304, 160}, {"2048x1152", 16, 576, 576, 160},
       {"2048x1152", 16, 36864, 77, 40},
+      // Long prompts (LLaMA-class head dim 128, non-causal): one head's K and V take 16.8 MB at 32768 tokens
+      // (inside an H100's L2) and 67 MB at 131072 (beyond it): whether query tiles running together share
+      // K/V in the L2 or re-read them from DRAM, as the model assumes beyond its L2 share.
+      {"long", 16, 32768, 32768, 128},
+      {"long", 4, 131072, 131072, 128},
   };
   const cudaStream_t s = ctx.stream;
   size_t max_q = 0, max_kv = 0;
