@@ -386,9 +386,15 @@ void run_attention(Context& ctx) {
   // SD 1.5 UNet, CFG batch 2 (x 8 heads): self-attention at each level with attention, cross-attention to
   // the 77 text tokens at the first level; 512x512 (latent 64x64) and 2048x1152 (latent 256x144).
   const Shape shapes[] = {
-      {"512x512", 16, 4096, 4096, 40},   {"512x512", 16, 1024, 1024, 80},    {"512x512", 16, 256, 256, 160},
-      {"512x512", 16, 64, 64, 160},      {"512x512", 16, 4096, 77, 40},      {"2048x1152", 16, 36864, 36864, 40},
-      {"2048x1152", 16, 9216, 9216, 80}, {"2048x1152", 16, 2304, 2304, 160}, {"2048x1152", 16, 576, 576, 160},
+      {"512x512", 16, 4096, 4096, 40},
+      {"512x512", 16, 1024, 1024, 80},
+      {"512x512", 16, 256, 256, 160},
+      {"512x512", 16, 64, 64, 160},
+      {"512x512", 16, 4096, 77, 40},
+      {"2048x1152", 16, 36864, 36864, 40},
+      {"2048x1152", 16, 9216, 9216, 80},
+      {"2048x1152", 16, 2304, 2304, 160},
+      {"2048x1152", 16, 576, 576, 160},
       {"2048x1152", 16, 36864, 77, 40},
       // Long prompts (LLaMA-class head dim 128, non-causal): one head's K and V take 16.8 MB at 32768 tokens
       // (inside an H100's L2) and 67 MB at 131072 (beyond it): whether query tiles running together share
