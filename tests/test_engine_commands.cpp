@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 #include "cli_run.hpp"
 #include "gpuperf/io/params_loader.hpp"
@@ -123,6 +124,36 @@ TEST(Table, ReproducesTheSurveyTableWithErrors) {
   EXPECT_TRUE(has(r.out, "\"rtx-4090\""));
   EXPECT_TRUE(has(r.out, "\"fit_mape_pct\""));
   EXPECT_TRUE(has(r.out, "\"measured_ratio_to_ref\""));
+}
+
+TEST(Table, ShowsThePredictionFromSpecsAloneBesideTheCalibratedOne) {
+  // gpuperf-validate's replays of the H100: measured, from the specs alone (the priors), after calibration.
+  auto r = run({"table", "--measurements", "validate/results/h100-sxm-replay.yaml", "--no-loo", "--format", "json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const char* key : {"\"from_specs\"", "\"from_specs_error_pct\"", "\"from_specs_mape_pct\"", "\"predicted\""})
+    EXPECT_TRUE(has(r.out, key)) << key;
+  // No prices in a measurement file, no reference card in it: no value or ratio columns.
+  EXPECT_FALSE(has(r.out, "\"price_usd\"")) << r.out;
+  EXPECT_FALSE(has(r.out, "\"measured_ratio_to_ref\"")) << r.out;
+  // The priors and a calibration differ, so the two predictions do.
+  auto none = run({"table", "--measurements", "validate/results/h100-sxm-replay.yaml", "--no-loo", "--calibration",
+                   "none", "--format", "csv"});
+  ASSERT_EQ(none.code, 0) << none.err;
+  const std::string row = none.out.substr(none.out.find('\n') + 1);
+  std::vector<std::string> cells;
+  std::string cell;
+  bool quoted = false;
+  for (char c : row.substr(0, row.find('\n'))) {
+    if (c == '"')
+      quoted = !quoted;
+    else if (c == ',' && !quoted)
+      cells.push_back(std::exchange(cell, ""));
+    else
+      cell += c;
+  }
+  cells.push_back(cell);
+  ASSERT_EQ(cells.size(), 8u) << row;
+  EXPECT_EQ(cells[2], cells[6]);  // under the priors, "predicted" is the prediction from specs
 }
 
 TEST(Table, RowsOfOneCardAreToldApartByWhatRan) {

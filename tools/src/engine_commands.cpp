@@ -395,28 +395,38 @@ struct SurveyTable {
   double fit_mape = kNaN;
   double loo_mape = kNaN;
   double max_loo = kNaN;
+  double from_specs_mape = kNaN;  // the priors' predictions against the measurements
 };
 
-// A measured table reproduced; `loo` (may be empty) holds the leave-one-card-out parameters.
+// A measured table reproduced; `loo` (may be empty) holds the leave-one-card-out parameters. Beside the
+// calibration's prediction, the prediction from the specs alone (the priors: what the model says of a card
+// before any fit). Price and value columns only where the set quotes prices, ratio columns only where the
+// reference card is in the set.
 SurveyTable survey_table(const Engine& e, const std::string& set, const std::string& ref,
                          const std::map<std::string, ParamSet>& loo) {
   PreparedSets table_set = prepare_measurements(e, {set});
   require_gpu(e.catalog, ref);
+  const ParamSet priors = io::load_params(e.specs_dir, std::nullopt);
   SurveyTable out;
   out.set_id = table_set.sets[0].id;
   out.set_description = table_set.sets[0].description;
   double ref_meas = kNaN, ref_pred = kNaN;
-  std::vector<double> pred(table_set.points.size()), loo_pred(table_set.points.size(), kNaN);
-  for (std::size_t i = 0; i < table_set.points.size(); ++i) {
+  bool priced = false;
+  const std::size_t n = table_set.points.size();
+  std::vector<double> pred(n), loo_pred(n, kNaN), prior_pred(n);
+  for (std::size_t i = 0; i < n; ++i) {
     const auto& p = table_set.points[i];
     pred[i] = std::exp(log_prediction(p, e.params));
+    prior_pred[i] = std::exp(log_prediction(p, priors));
     auto it = loo.find(p.gpu->spec.id);
     if (it != loo.end()) loo_pred[i] = std::exp(log_prediction(p, it->second));
-    if (p.gpu->spec.id == ref) {
+    if (p.gpu->spec.id == ref && !std::isfinite(ref_meas)) {
       ref_meas = p.measured;
       ref_pred = pred[i];
     }
+    priced = priced || p.price_usd.has_value();
   }
+  const bool ratios = std::isfinite(ref_meas);
   Table& t = out.table;
   t.columns = {{"gpu", "card"},
                {"measured", "measured"},
@@ -424,12 +434,18 @@ SurveyTable survey_table(const Engine& e, const std::string& set, const std::str
                {"loo_predicted", "LOO predicted"},
                {"error_pct", "error %"},
                {"loo_error_pct", "LOO error %"},
-               {"price_usd", "price $"},
-               {"measured_per_kusd", "measured per $1000"},
-               {"measured_ratio_to_ref", "measured / " + ref},
-               {"predicted_ratio_to_ref", "predicted / " + ref}};
+               {"from_specs", "from specs"},
+               {"from_specs_error_pct", "from specs error %"}};
+  if (priced) {
+    t.columns.push_back({"price_usd", "price $"});
+    t.columns.push_back({"measured_per_kusd", "measured per $1000"});
+  }
+  if (ratios) {
+    t.columns.push_back({"measured_ratio_to_ref", "measured / " + ref});
+    t.columns.push_back({"predicted_ratio_to_ref", "predicted / " + ref});
+  }
   std::vector<double> m, pv, lv;
-  for (std::size_t i = 0; i < table_set.points.size(); ++i) {
+  for (std::size_t i = 0; i < n; ++i) {
     const auto& p = table_set.points[i];
     double lerr = 100.0 * (loo_pred[i] / p.measured - 1);
     m.push_back(p.measured);
@@ -438,12 +454,26 @@ SurveyTable survey_table(const Engine& e, const std::string& set, const std::str
       lv.push_back(loo_pred[i]);
       out.max_loo = std::isfinite(out.max_loo) ? std::max(out.max_loo, std::abs(lerr)) : std::abs(lerr);
     }
-    t.add({p.label, Cell(p.measured, 3), Cell(pred[i], 3), Cell(loo_pred[i], 3),
-           Cell(100.0 * (pred[i] / p.measured - 1), 1), Cell(lerr, 1), Cell(p.price_usd, 0),
-           Cell(p.price_usd ? 1000.0 * p.measured / *p.price_usd : kNaN, 3), Cell(p.measured / ref_meas, 2),
-           Cell(pred[i] / ref_pred, 2)});
+    std::vector<Cell> row{p.label,
+                          Cell(p.measured, 3),
+                          Cell(pred[i], 3),
+                          Cell(loo_pred[i], 3),
+                          Cell(100.0 * (pred[i] / p.measured - 1), 1),
+                          Cell(lerr, 1),
+                          Cell(prior_pred[i], 3),
+                          Cell(100.0 * (prior_pred[i] / p.measured - 1), 1)};
+    if (priced) {
+      row.emplace_back(p.price_usd, 0);
+      row.emplace_back(p.price_usd ? 1000.0 * p.measured / *p.price_usd : kNaN, 3);
+    }
+    if (ratios) {
+      row.emplace_back(p.measured / ref_meas, 2);
+      row.emplace_back(pred[i] / ref_pred, 2);
+    }
+    t.add(std::move(row));
   }
   out.fit_mape = stats::mape_pct(pv, m);
+  out.from_specs_mape = stats::mape_pct(prior_pred, m);
   if (lv.size() == m.size()) out.loo_mape = stats::mape_pct(lv, m);
   // A set the calibration was not fitted on (a held-out file, or any set under another calibration) is
   // predicted out of sample: its MAPE is not a fit's.
@@ -453,6 +483,7 @@ SurveyTable survey_table(const Engine& e, const std::string& set, const std::str
   t.footnotes = {(fitted ? "MAPE (calibrated fit): " : "MAPE (out of sample: not among the calibration's sets): ") +
                      pct(out.fit_mape),
                  "MAPE (leave-one-card-out): " + pct(out.loo_mape) + ", worst card " + pct(out.max_loo),
+                 "MAPE (from specs alone: the priors, before any calibration): " + pct(out.from_specs_mape),
                  std::string(loo.empty() ? "leave-one-out: not computed"
                                          : "leave-one-out: each card predicted after refitting the calibration's "
                                            "measurement sets without it") +
@@ -487,6 +518,7 @@ int table(const std::vector<std::string>& args, Context& ctx, const CommandSpec&
     j.set("fit_mape_pct", st.fit_mape);
     j.set("loo_mape_pct", st.loo_mape);
     j.set("max_loo_error_pct", st.max_loo);
+    j.set("from_specs_mape_pct", st.from_specs_mape);
     j.set("rows", st.table.to_json());
     ctx.out = j.dump();
     return 0;
