@@ -399,6 +399,13 @@ TEST(ValidateReplay, HoldoutScenariosBuildPlansAndLoadAsPoints) {
     EXPECT_FALSE(p.ops.empty()) << h.tag;
     if (h.llm) {
       EXPECT_EQ(p.context, h.context) << h.tag;
+      EXPECT_EQ(p.heads % p.kv_heads, 0) << h.tag;
+      if (h.model_id == "llama3-8b") {
+        EXPECT_EQ(p.heads / p.kv_heads, 4) << h.tag;  // grouped-query attention
+      }
+      if (h.model_id == "llama-7b") {
+        EXPECT_EQ(p.kv_heads, p.heads) << h.tag;
+      }
       for (const auto& op : p.ops) {
         if (op.kind == ReplayKind::gemv_q4) {
           EXPECT_EQ(op.k % 256, 0) << h.tag << " " << op.name;

@@ -150,10 +150,12 @@ ReplayPlan llama_decode_plan(const std::string& specs_dir, const std::string& mo
   p.workload = model_id + " decode ctx " + std::to_string(context) + " " + weights;
   p.layers = int(ms.llama()->n_layers);
   p.heads = int(ms.llama()->n_heads);
+  p.kv_heads = int(ms.llama()->n_kv_heads);
   p.head_dim = int(ms.llama()->head_dim());
   p.context = context;
-  if (ms.llama()->n_kv_heads != ms.llama()->n_heads)
-    throw std::invalid_argument("replay: grouped-query attention is not replayed");
+  if (p.kv_heads <= 0 || p.heads % p.kv_heads != 0)
+    throw std::invalid_argument("replay: " + std::to_string(p.heads) + " query heads do not share " +
+                                std::to_string(p.kv_heads) + " K/V heads evenly");
   return p;
 }
 
@@ -210,6 +212,10 @@ std::vector<HoldoutScenario> holdout_scenarios() {
   llama("llama-13b", "llama13b", "gptq4-g128", 2048);
   llama("llama-13b", "llama13b", "fp16", 2048);
   llama("llama-7b", "llama7b", "gptq4-g128", 512);  // (33B and 65B: K = 17920 / 22016, past the GEMV's 16384)
+  // Another family: Llama 3.1 8B (grouped-query attention, 8 K/V heads; a 128256-token vocabulary whose fp16
+  // lm_head is a quarter of the 4-bit step's bytes).
+  llama("llama3-8b", "llama3-8b", "gptq4-g128", 2048);
+  llama("llama3-8b", "llama3-8b", "fp16", 512);
   // Resolutions between the calibration's 512x512 and 2048x1152, and a larger batch.
   sd(768, 768, 1);
   sd(1024, 1024, 1);

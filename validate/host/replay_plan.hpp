@@ -43,8 +43,9 @@ struct ReplayPlan {
   double weight_bytes = 0;  // the model's total_weight_bytes
   double total_bytes = 0;   // the model's total_bytes
   double flops = 0;
-  // LLaMA decode only: attention geometry and the KV cache.
-  int layers = 0, heads = 0, head_dim = 0, context = 0;
+  // LLaMA decode only: attention geometry and the KV cache (kv_heads < heads: grouped-query attention, query
+  // head h reading K/V head h / (heads / kv_heads)).
+  int layers = 0, heads = 0, kv_heads = 0, head_dim = 0, context = 0;
 };
 
 // LLaMA decode step (batch 1, naive attention, fp16 KV cache) of `model_id` from <specs>/models.

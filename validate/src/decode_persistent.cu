@@ -978,6 +978,8 @@ PersistentDecodeResult run_decode_persistent(Context& ctx, const ReplayPlan& pla
   }
   if (sh.dim == 0 || sh.ffn == 0 || sh.vocab == 0 || plan.head_dim != kHeadDim || sh.dim != sh.heads * kHeadDim)
     throw std::runtime_error("decode persistent: unexpected plan shapes");
+  if (plan.kv_heads != 0 && plan.kv_heads != plan.heads)
+    throw std::runtime_error("decode persistent: grouped-query attention is not built");
   Decoder dec(ctx, sh);
   const cudaStream_t s = dec.stream();
   double copy_gb_s = 0;

@@ -96,21 +96,24 @@ __global__ void flow_bytes_kernel(const uint4* __restrict__ s0, size_t n0, const
   if (acc == 0x9E3779B9u && nw > 0) dst[0].x = acc & kFinite;  // keeps reads past nw alive
 }
 
-// Decode attention for one token, head dim 128: K/V cache [pos][heads][128] fp16. Scores (run 8): a (pos,
+// Decode attention for one token, head dim 128: K/V cache [pos][kv_heads][128] fp16; query head h reads K/V
+// head h / group (group = heads / kv_heads: grouped-query attention; 1 without). Scores (run 8): a (pos,
 // head) row of K is 256 B, read by a half-warp as one 16-byte vector per lane; each warp takes 8 rows
 // (rows are in memory order, pos * heads + head), their 4 loads issued before any arithmetic.
 constexpr int kScoreRowsPerWarp = 8;
 __global__ void attn_scores_kernel(const __half* __restrict__ q, const __half* __restrict__ kc, float* __restrict__ s,
-                                   int heads, int ctx, float scale) {
+                                   int heads, int group, int ctx, float scale) {
   pdl_enter();
   const int w = int((blockIdx.x * blockDim.x + threadIdx.x) >> 5), lane = int(threadIdx.x & 31);
   const int sub = lane & 15, half_id = lane >> 4;
-  const int total = heads * ctx;
+  const int total = heads * ctx, kv_heads = heads / group;
   uint4 kv[kScoreRowsPerWarp / 2];
 #pragma unroll
   for (int i = 0; i < kScoreRowsPerWarp / 2; ++i) {
     const int row = w * kScoreRowsPerWarp + 2 * i + half_id;
-    kv[i] = row < total ? *reinterpret_cast<const uint4*>(kc + size_t(row) * 128 + sub * 8) : make_uint4(0, 0, 0, 0);
+    const int p = row / heads, h = row - p * heads;
+    kv[i] = row < total ? *reinterpret_cast<const uint4*>(kc + (size_t(p) * kv_heads + h / group) * 128 + sub * 8)
+                        : make_uint4(0, 0, 0, 0);
   }
 #pragma unroll
   for (int i = 0; i < kScoreRowsPerWarp / 2; ++i) {
@@ -164,10 +167,11 @@ __global__ void attn_softmax_kernel(float* __restrict__ s, float* __restrict__ o
 constexpr int kPvThreads = 256;
 __global__ void __launch_bounds__(kPvThreads)
     attn_pv_kernel(const float* __restrict__ pr, const __half* __restrict__ vc, float* __restrict__ out, int heads,
-                   int ctx, int per_split) {
+                   int group, int ctx, int per_split) {
   __shared__ float red[kPvThreads / 16][128];
   pdl_enter();
   const int h = int(blockIdx.x), sub = int(threadIdx.x & 15), grp = int(threadIdx.x >> 4);
+  const int kv_heads = heads / group, kvh = h / group;
   const int p0 = int(blockIdx.y) * per_split, p1 = min(ctx, p0 + per_split);
   float acc[8] = {};
   for (int pb = p0 + grp; pb < p1; pb += 4 * (kPvThreads / 16)) {
@@ -176,7 +180,7 @@ __global__ void __launch_bounds__(kPvThreads)
 #pragma unroll
     for (int u = 0; u < 4; ++u) {
       const int p = pb + u * (kPvThreads / 16);
-      v[u] = p < p1 ? *reinterpret_cast<const uint4*>(vc + (size_t(p) * heads + h) * 128 + sub * 8)
+      v[u] = p < p1 ? *reinterpret_cast<const uint4*>(vc + (size_t(p) * kv_heads + kvh) * 128 + sub * 8)
                     : make_uint4(0, 0, 0, 0);
       pw[u] = p < p1 ? pr[size_t(h) * ctx + p] : 0.0f;
     }
@@ -318,7 +322,7 @@ class Replayer {
       case ReplayKind::attn_scores: {
         const int warps = (plan_.heads * plan_.context + kScoreRowsPerWarp - 1) / kScoreRowsPerWarp;
         launch_k(attn_scores_kernel, dim3(unsigned((warps + 7) / 8)), dim3(256), s_, pdl && pdl_all_,
-                 (const __half*)b_.x.get(), kcache(op.layer), b_.scores.get(), plan_.heads, plan_.context,
+                 (const __half*)b_.x.get(), kcache(op.layer), b_.scores.get(), plan_.heads, group(), plan_.context,
                  1.0f / std::sqrt(float(plan_.head_dim)));
         break;
       }
@@ -330,7 +334,7 @@ class Replayer {
         const int per = 64;
         launch_k(attn_pv_kernel, dim3(unsigned(plan_.heads), unsigned((plan_.context + per - 1) / per)),
                  dim3(kPvThreads), s_, pdl && pdl_all_, (const float*)b_.scores.get(), vcache(op.layer),
-                 b_.attn_out.get(), plan_.heads, plan_.context, per);
+                 b_.attn_out.get(), plan_.heads, group(), plan_.context, per);
         break;
       }
       case ReplayKind::attn_fused:
@@ -532,19 +536,20 @@ class Replayer {
           issue(op, i, false);
       }
       GV_CUDA(cudaStreamSynchronize(s_));
-      const int H = plan_.heads, C = plan_.context;
-      std::vector<__half> kv(size_t(2) * C * H * 128);
+      const int H = plan_.heads, KVH = kv_heads(), G = group(), C = plan_.context;
+      std::vector<__half> kv(size_t(2) * C * KVH * 128);
       GV_CUDA(cudaMemcpy(kv.data(), b_.kv.get(), kv.size() * 2, cudaMemcpyDeviceToHost));
       std::vector<float> out(size_t(H) * 128);
       GV_CUDA(cudaMemcpy(out.data(), b_.attn_out.get(), out.size() * 4, cudaMemcpyDeviceToHost));
       double e2 = 0, r2 = 0;
-      const size_t vbase = size_t(C) * H * 128;
+      const size_t vbase = size_t(C) * KVH * 128;
       for (int h = 0; h < H; ++h) {
         std::vector<double> sc(static_cast<size_t>(C));
         double mx = -1e300, sum = 0;
         for (int p = 0; p < C; ++p) {
           double d = 0;
-          for (int e = 0; e < 128; ++e) d += xf[size_t(h) * 128 + e] * __half2float(kv[(size_t(p) * H + h) * 128 + e]);
+          for (int e = 0; e < 128; ++e)
+            d += xf[size_t(h) * 128 + e] * __half2float(kv[(size_t(p) * KVH + h / G) * 128 + e]);
           sc[size_t(p)] = d / std::sqrt(double(plan_.head_dim));
           mx = std::max(mx, sc[size_t(p)]);
         }
@@ -552,7 +557,7 @@ class Replayer {
         for (int e = 0; e < 128; ++e) {
           double ref = 0;
           for (int p = 0; p < C; ++p)
-            ref += sc[size_t(p)] / sum * __half2float(kv[vbase + (size_t(p) * H + h) * 128 + e]);
+            ref += sc[size_t(p)] / sum * __half2float(kv[vbase + (size_t(p) * KVH + h / G) * 128 + e]);
           const double got = out[size_t(h) * 128 + e];
           e2 += (got - ref) * (got - ref);
           r2 += ref * ref;
@@ -648,9 +653,12 @@ class Replayer {
     return a;
   }
   const __half* kcache(int layer) const {
-    return b_.kv.get() + size_t(layer) * 2 * plan_.context * plan_.heads * plan_.head_dim;
+    return b_.kv.get() + size_t(layer) * 2 * plan_.context * kv_heads() * plan_.head_dim;
   }
-  const __half* vcache(int layer) const { return kcache(layer) + size_t(plan_.context) * plan_.heads * plan_.head_dim; }
+  const __half* vcache(int layer) const { return kcache(layer) + size_t(plan_.context) * kv_heads() * plan_.head_dim; }
+  // K/V heads of the cache, and query heads per K/V head (grouped-query attention; 1 without).
+  int kv_heads() const { return plan_.kv_heads > 0 ? plan_.kv_heads : plan_.heads; }
+  int group() const { return plan_.heads / kv_heads(); }
 
   void allocate() {
     size_t total = 0, max_k = 256, max_n = 256;
@@ -729,7 +737,7 @@ class Replayer {
     fill_half(b_.resid.get(), max_n, 82u, 1.0f, s_);
     fill_half(b_.y.get(), std::max(max_n, 2 * max_k), 83u, 1.0f, s_);
     if (plan_.layers > 0) {
-      const size_t kv = size_t(plan_.layers) * 2 * plan_.context * plan_.heads * plan_.head_dim;
+      const size_t kv = size_t(plan_.layers) * 2 * plan_.context * kv_heads() * plan_.head_dim;
       b_.kv = DeviceBuffer<__half>(kv);
       fill_half(b_.kv.get(), kv, 78u, 1.0f, s_);
       b_.scores = DeviceBuffer<float>(size_t(plan_.heads) * plan_.context);
