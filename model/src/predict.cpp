@@ -283,15 +283,20 @@ StepPrediction simulate_step(const Gpu& gpu, const Graph& graph, const HardwareP
   OpTiming prev_timing;
   double prev_l2_input = -1;
 
+  const std::size_t n = graph.ops.size();
+  const bool indexed = n > 0 && graph.timing.key.size() == n && graph.timing.key_shape.size() == graph.timing.keys;
+
   // Tile efficiencies depend on the shape alone; a UNet reuses a few dozen shapes hundreds of times.
+  // (Indexed graphs number their shapes instead: the table is filled only for graphs without an index.)
   struct TileEntry {
-    std::int64_t m = -1, n = 0, k = 0, batch = 0;
-    bool attention = false;
-    int mode = -1;
-    double efficiency = 0;
-    double inverse = 0;
+    std::int64_t m, n, k, batch;
+    bool attention;
+    int mode;
+    double efficiency;
+    double inverse;
   };
   std::array<TileEntry, 64> tile_cache;
+  if (!indexed) tile_cache.fill(TileEntry{-1, 0, 0, 0, false, -1, 0.0, 0.0});
   // Returns the entry (efficiency and its inverse) for a tensor op's shape.
   static const TileEntry kUnit{-1, 0, 0, 0, false, -1, 1.0, 1.0};
   auto tile_efficiency = [&](const Op& op) -> const TileEntry& {
@@ -316,9 +321,8 @@ StepPrediction simulate_step(const Gpu& gpu, const Graph& graph, const HardwareP
     return tile_cache[h % tile_cache.size()];
   };
 
-  const std::size_t n = graph.ops.size();
-  const bool indexed = n > 0 && graph.timing.key.size() == n && graph.timing.key_shape.size() == graph.timing.keys;
-  // Indexed graphs time each key once, count its runs and add them up once at the end.
+  // Indexed graphs time each key once, count its runs and add them up once at the end. The per-call
+  // tables live in per-thread scratch that keeps its capacity: a prediction allocates nothing.
   struct KeyState {
     OpTiming t;
     const Op* first = nullptr;
@@ -326,8 +330,11 @@ StepPrediction simulate_step(const Gpu& gpu, const Graph& graph, const HardwareP
     int k = 1;     // kernels
     std::uint32_t runs = 0;
   };
-  std::vector<KeyState> keyed(indexed ? graph.timing.keys : 0);
-  std::vector<double> shape_efficiency(indexed ? graph.timing.shapes : 0, 0.0);
+  thread_local std::vector<KeyState> keyed;
+  thread_local std::vector<double> shape_efficiency;
+  thread_local std::vector<std::uint32_t> runs_start;
+  keyed.assign(indexed ? graph.timing.keys : 0, KeyState{});
+  shape_efficiency.assign(indexed ? graph.timing.shapes : 0, 0.0);
 
   // Adds `times` runs of an op (k kernels, timing t) to the step's and its class's sums.
   auto accumulate = [&](const Op& op, const OpTiming& t, int k, double times) {
@@ -424,11 +431,15 @@ StepPrediction simulate_step(const Gpu& gpu, const Graph& graph, const HardwareP
     State before{host, gpu_free, p.idle_s};
     std::optional<State> last_delta;
     std::size_t done = 0;
-    StepPrediction block_start;
+    struct Totals {
+      int kernels;
+      double gpu_s, compute_s, memory_s, latency_s, dram_bytes, kv_reread_dram_bytes;
+    };
+    Totals block_start{};
     std::array<ClassBreakdown, kOpClassCount> classes_start{};
-    std::vector<std::uint32_t> runs_start(keyed.size());
+    runs_start.assign(keyed.size(), 0);
     while (done < rb.count) {
-      block_start = p;
+      block_start = {p.kernels, p.gpu_s, p.compute_s, p.memory_s, p.latency_s, p.dram_bytes, p.kv_reread_dram_bytes};
       classes_start = classes;
       for (std::size_t key = 0; key < keyed.size(); ++key) runs_start[key] = keyed[key].runs;
       for (std::size_t j = 0; j < rb.period; ++j) run_op(graph.ops[rb.begin + done * rb.period + j]);
