@@ -52,6 +52,21 @@ Op tiny(const char* name) {
   op.write_bytes = 1024;
   return op;
 }
+// A fused attention op: bh (batch x heads) sequences, q queries on kv keys, head dimension d, fp16.
+Op fused_attention(std::int64_t q, std::int64_t kv, std::int64_t d, std::int64_t bh) {
+  Op op;
+  op.name = "attn";
+  op.op_class = OpClass::attention;
+  op.gemm = {q, kv, d, bh};
+  op.tensor_mode = TensorMode::fp16_acc32;
+  const double dq = static_cast<double>(q), dkv = static_cast<double>(kv), dd = static_cast<double>(d),
+               dbh = static_cast<double>(bh);
+  op.flops = 4.0 * dbh * dq * dkv * dd;
+  op.sfu_results = dbh * dq * dkv;
+  op.activation_bytes = dbh * (dq + 2.0 * dkv) * dd * 2;
+  op.write_bytes = dbh * dq * dd * 2;
+  return op;
+}
 }  // namespace
 
 TEST(Roofline, GemvIsMemoryBoundAtBatch1) {
@@ -157,14 +172,7 @@ TEST(Timeline, AStepRepeatedOnTheSameBuffersFindsItsOperandsInL2) {
 
 TEST(Roofline, FlashAttentionRereadsKvFromDramWhenOneHeadDoesNotFitInL2) {
   // 2048x1152 self-attention at the UNet's first level: 36864 tokens, 40-dim heads, 16 (batch x heads).
-  Op op;
-  op.name = "attn";
-  op.op_class = OpClass::attention;
-  op.gemm = {36864, 36864, 40, 16};
-  op.tensor_mode = TensorMode::fp16_acc32;
-  op.flops = 4.0 * 16 * 36864.0 * 36864.0 * 40;
-  op.activation_bytes = 3 * 16 * 36864.0 * 40 * 2;
-  op.write_bytes = 16 * 36864.0 * 40 * 2;
+  const Op op = fused_attention(36864, 36864, 40, 16);
   auto ada = effective_card(gpu("rtx-4090"), hw());          // 72 MiB L2: K and V of a head (5.9 MB) stay
   auto ampere = effective_card(gpu("rtx-3060-12gb"), hw());  // 3 MiB L2: they stream from DRAM again
   OpTiming a = time_op(ada, hw(), op, 0);
@@ -189,15 +197,7 @@ TEST(Roofline, FlashAttentionRereadsKvFromDramWhenOneHeadDoesNotFitInL2) {
 TEST(Roofline, FusedAttentionIsBoundByItsExponentialsWhenTheTensorCoresAreFast) {
   // SD 512x512 self-attention at the first level: 4096 tokens, 40-dim heads, 16 (batch x heads). One
   // exponential per score on 16 SFU lanes per SM-clock; 160 tensor FLOP per score.
-  Op op;
-  op.name = "attn";
-  op.op_class = OpClass::attention;
-  op.gemm = {4096, 4096, 40, 16};
-  op.tensor_mode = TensorMode::fp16_acc32;
-  op.flops = 4.0 * 16 * 4096.0 * 4096.0 * 40;
-  op.sfu_results = 16 * 4096.0 * 4096.0;
-  op.activation_bytes = 3 * 16 * 4096.0 * 40 * 2;
-  op.write_bytes = 16 * 4096.0 * 40 * 2;
+  const Op op = fused_attention(4096, 4096, 40, 16);
   HardwareParams h = hw();
   h.attention_efficiency = 0.9;  // a FlashAttention-3 class kernel
   const auto hopper = effective_card(gpu("h100-sxm"), h);
