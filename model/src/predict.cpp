@@ -57,10 +57,12 @@ EffectiveCard effective_card(const Gpu& gpu, const HardwareParams& hw) {
   }
   c.fp32_s_per_flop = 1.0 / c.fp32_flops_s;
   c.dequant_s_per_weight = hw.dequant_ops_per_weight / c.alu_ops_s;
-  // Special functions (a softmax's exponentials) on the SMs' multi-function units, at the clock of the
-  // kernel's tensor work (an attention kernel runs both on the same SMs).
-  const double sfu_results_s = static_cast<double>(s.sm_count) * gpu.arch.sfu_results_per_clk_per_sm * c.clock_hz;
-  c.sfu_s_per_result = sfu_results_s > 0 ? 1.0 / sfu_results_s : 0.0;
+  // Special functions (a softmax's exponentials) on the SMs' multi-function units: in a fused attention
+  // kernel at the clock of its tensor work (the same SMs run both), in a kernel without tensor work (naive
+  // attention's softmax) at the CUDA cores' clock.
+  const double sfu_per_clock = static_cast<double>(s.sm_count) * gpu.arch.sfu_results_per_clk_per_sm;
+  c.sfu_s_per_result = sfu_per_clock > 0 ? 1.0 / (sfu_per_clock * c.clock_hz) : 0.0;
+  c.sfu_core_s_per_result = sfu_per_clock > 0 ? 1.0 / (sfu_per_clock * c.core_clock_hz) : 0.0;
   c.dram_s_per_byte = 1.0 / c.dram_bytes_s;
   c.l2_s_per_byte = 1.0 / c.l2_bytes_s;
   c.latency_s_per_kernel = hw.kernel_latency_cycles / c.clock_hz;
@@ -165,7 +167,7 @@ namespace {
       t.compute_s = std::max(op.flops * s_per_flop, op.sfu_results * card.sfu_s_per_result) *
                     (tile_efficiency > 0 ? inverse_tile_efficiency : 1.0 / t.wave_efficiency);
     } else {
-      t.compute_s = std::max(op.flops * card.fp32_s_per_flop, op.sfu_results * card.sfu_s_per_result);
+      t.compute_s = std::max(op.flops * card.fp32_s_per_flop, op.sfu_results * card.sfu_core_s_per_result);
     }
   }
   if (op.dequant_weights > 0) t.compute_s += op.dequant_weights * card.dequant_s_per_weight;

@@ -50,8 +50,9 @@ struct EffectiveCard {
   std::array<double, kTensorModeCount> gemm_s_per_flop{};       // 1 / (peak · tensor_efficiency)
   std::array<double, kTensorModeCount> attention_s_per_flop{};  // 1 / (peak · attention_efficiency)
   double fp32_s_per_flop = 0;
-  double dequant_s_per_weight = 0;  // dequant_ops_per_weight / alu_ops_s
-  double sfu_s_per_result = 0;      // 1 / (SMs x SFU results per clock x sustained clock)
+  double dequant_s_per_weight = 0;   // dequant_ops_per_weight / alu_ops_s
+  double sfu_s_per_result = 0;       // 1 / (SMs x SFU results per clock x sustained clock): beside tensor work
+  double sfu_core_s_per_result = 0;  // the same at core_clock_hz: in kernels without tensor work
   double dram_s_per_byte = 0;
   double l2_s_per_byte = 0;
   double latency_s_per_kernel = 0;
