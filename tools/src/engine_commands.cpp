@@ -399,14 +399,13 @@ struct SurveyTable {
 };
 
 // A measured table reproduced; `loo` (may be empty) holds the leave-one-card-out parameters. Beside the
-// calibration's prediction, the prediction from the specs alone (the priors: what the model says of a card
+// calibration's prediction, the prediction from the specs alone (`priors`: what the model says of a card
 // before any fit). Price and value columns only where the set quotes prices, ratio columns only where the
 // reference card is in the set.
 SurveyTable survey_table(const Engine& e, const std::string& set, const std::string& ref,
-                         const std::map<std::string, ParamSet>& loo) {
+                         const std::map<std::string, ParamSet>& loo, const ParamSet& priors) {
   PreparedSets table_set = prepare_measurements(e, {set});
   require_gpu(e.catalog, ref);
-  const ParamSet priors = io::load_params(e.specs_dir, std::nullopt);
   SurveyTable out;
   out.set_id = table_set.sets[0].id;
   out.set_description = table_set.sets[0].description;
@@ -510,7 +509,8 @@ int table(const std::vector<std::string>& args, Context& ctx, const CommandSpec&
   const std::string set = vm["measurements"].as<std::string>();
   std::map<std::string, ParamSet> loo;
   if (!vm["no-loo"].as<bool>()) loo = loo_refits(e, cards_of(e, set), ctx.err);
-  SurveyTable st = survey_table(e, set, vm["reference"].as<std::string>(), loo);
+  SurveyTable st =
+      survey_table(e, set, vm["reference"].as<std::string>(), loo, io::load_params(e.specs_dir, std::nullopt));
   if (parsed->format == Format::json) {
     Json j = Json::object();
     j.set("measurements", st.set_id);
@@ -834,7 +834,8 @@ std::string accuracy_report(const Engine& e, std::ostream* progress) {
     for (const auto& c : cards_of(e, w.set)) cards.push_back(c);
   auto loo = loo_refits(e, cards, progress);
   std::vector<SurveyTable> tables;
-  for (const auto& w : survey_workloads()) tables.push_back(survey_table(e, w.set, "rtx-3060-12gb", loo));
+  const ParamSet priors = io::load_params(e.specs_dir, std::nullopt);
+  for (const auto& w : survey_workloads()) tables.push_back(survey_table(e, w.set, "rtx-3060-12gb", loo, priors));
 
   Table summary;
   summary.columns = {{"table", "table"},
