@@ -216,6 +216,7 @@ std::vector<HoldoutScenario> holdout_scenarios() {
   // lm_head is a quarter of the 4-bit step's bytes).
   llama("llama3-8b", "llama3-8b", "gptq4-g128", 2048);
   llama("llama3-8b", "llama3-8b", "fp16", 512);
+  llama("llama3-8b", "llama3-8b", "gptq4-g128", 8192);  // a long context: 1.07 GB of K/V read per token
   // Resolutions between the calibration's 512x512 and 2048x1152, and a larger batch.
   sd(768, 768, 1);
   sd(1024, 1024, 1);

@@ -11,8 +11,9 @@ CAL=()
 row() { # label, args...
   label=$1; shift
   $B predict --gpu "$CARD" "$@" "${CAL[@]}" --format json 2>/dev/null | /usr/bin/python3 -c "
-import json,sys; d=json.load(sys.stdin)
-print('| %s | %s | %.2f | %.3g .. %.3g | %.3f | %s |'%('$label',d['stack'],d['value'],d['interval95'][0],d['interval95'][1],d['seconds_per_step']*1e3,d['bound']))"
+import json,sys; d=json.load(sys.stdin); lo,hi=d['interval95']
+iv='%.3g .. %.3g'%(lo,hi) if lo is not None and hi is not None else '- (priors: no interval)'
+print('| %s | %s | %.2f | %s | %.3f | %s |'%('$label',d['stack'],d['value'],iv,d['seconds_per_step']*1e3,d['bound']))"
 }
 LL="--model llama-13b --context 512 --kv-dtype fp16 --attention naive"
 SD="--model sd15 --cfg --batch 1 --precision fp16"
@@ -28,8 +29,10 @@ if [ "$HOLDOUT" = --holdout ]; then
     done
   done
   for st in cuda-graph cuda-eager; do row "LLaMA-13B fp16 decode, ctx 2048 (tokens/s)" --model llama-13b --context 2048 $LD --weights fp16 --stack $st; done
-  for st in cuda-graph cuda-graph-pdl cuda-eager; do
-    row "Llama 3.1 8B 4-bit decode, ctx 2048 (tokens/s)" --model llama3-8b --context 2048 $LD --weights gptq4-g128 --stack $st
+  for ctx in 2048 8192; do
+    for st in cuda-graph cuda-graph-pdl cuda-eager; do
+      row "Llama 3.1 8B 4-bit decode, ctx $ctx (tokens/s)" --model llama3-8b --context $ctx $LD --weights gptq4-g128 --stack $st
+    done
   done
   for st in cuda-graph cuda-eager; do row "Llama 3.1 8B fp16 decode, ctx 512 (tokens/s)" --model llama3-8b --context 512 $LD --weights fp16 --stack $st; done
   for r in "768x768 1" "1024x1024 1" "512x512 4"; do
