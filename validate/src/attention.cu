@@ -425,30 +425,39 @@ void run_attention(Context& ctx) {
     fill_half(q.get(), size_t(sh.bh) * sh.q_len * sh.d, seed++, 3.0f, s);
     fill_half(k.get(), size_t(sh.bh) * sh.kv_len * sh.d, seed++, 1.0f, s);
     fill_half(v.get(), size_t(sh.bh) * sh.kv_len * sh.d, seed++, 1.0f, s);
-    GV_CUDA(cudaMemsetAsync(o.get(), 0xFF, size_t(sh.bh) * sh.q_len * sh.d * 2, s));  // NaN poison
     const std::string id = "attention-flash-" + std::string(sh.res) + "-" + std::to_string(sh.q_len) + "x" +
                            std::to_string(sh.kv_len) + "-d" + std::to_string(sh.d);
-    try {
-      launch_flash_attention(a, s);
+    const double flops = 4.0 * sh.bh * double(sh.q_len) * sh.kv_len * sh.d;
+    // Runs `args` once on a NaN-poisoned output, checks `rows` sampled query rows per head against float64,
+    // then times it and adds the figure as `kind`; false (after ctx.fail) when the check fails.
+    auto check_and_time = [&](const AttentionArgs& args, const std::string& mid, const char* kind, int rows,
+                              std::vector<Condition> extra, const char* kernel) {
+      GV_CUDA(cudaMemsetAsync(o.get(), 0xFF, size_t(sh.bh) * sh.q_len * sh.d * 2, s));
+      launch_flash_attention(args, s);
       GV_CUDA(cudaStreamSynchronize(s));
-      const double err = flash_attention_error(a, sh.q_len >= 9216 ? 8 : 24);
-      std::fprintf(stderr, "%s: relative error %.2g against float64\n", id.c_str(), err);
+      const double err = flash_attention_error(args, rows);
+      std::fprintf(stderr, "%s: relative error %.2g against float64\n", mid.c_str(), err);
       if (!(err <= 2e-3)) {
-        ctx.fail(id + ": relative error " + std::to_string(err));
-        continue;
+        ctx.fail(mid + ": relative error " + std::to_string(err));
+        return false;
       }
-      const double flops = 4.0 * sh.bh * double(sh.q_len) * sh.kv_len * sh.d;
-      auto call = [&](int) { launch_flash_attention(a, s); };
-      const int inner = pick_inner(s, call, 5e-3, 2000);
-      auto t = time_batches(s, reps, inner, call, 1);
-      ctx.add(make_measurement(id, "attention_tflops", "TFLOP/s", rates_from_times(t, flops, 1e-12),
-                               {{"resolution", std::string(sh.res)},
-                                {"batch_heads", std::int64_t(sh.bh)},
-                                {"q_len", std::int64_t(sh.q_len)},
-                                {"kv_len", std::int64_t(sh.kv_len)},
-                                {"head_dim", std::int64_t(sh.d)},
-                                {"block_queries", std::int64_t(flash_attention_block_queries(a))},
-                                {"kernel", std::string("flash_attn_kernel (mma.sync m16n8k16, online softmax)")}}));
+      auto call = [&](int) { launch_flash_attention(args, s); };
+      auto t = time_batches(s, reps, pick_inner(s, call, 5e-3, 2000), call, 1);
+      std::vector<Condition> cond{{"resolution", std::string(sh.res)},
+                                  {"batch_heads", std::int64_t(sh.bh)},
+                                  {"q_len", std::int64_t(sh.q_len)},
+                                  {"kv_len", std::int64_t(sh.kv_len)},
+                                  {"head_dim", std::int64_t(sh.d)}};
+      cond.insert(cond.end(), extra.begin(), extra.end());
+      cond.push_back({"block_queries", std::int64_t(flash_attention_block_queries(args))});
+      cond.push_back({"kernel", std::string(kernel)});
+      ctx.add(make_measurement(mid, kind, "TFLOP/s", rates_from_times(t, flops, 1e-12), std::move(cond)));
+      return true;
+    };
+    try {
+      if (!check_and_time(a, id, "attention_tflops", sh.q_len >= 9216 ? 8 : 24, {},
+                          "flash_attn_kernel (mma.sync m16n8k16, online softmax)"))
+        continue;
       // The exponential probe: the same kernel taking a second exponential per score (same output). If the
       // SFU work hides under the products (other warps keep the tensor cores busy), the rate holds; if
       // the warps alternate between the two, each score costs 1/16 SM-cycle more (16 per SM-clock), plus
@@ -456,27 +465,8 @@ void run_attention(Context& ctx) {
       if (sh.q_len >= 1024 && sh.kv_len == sh.q_len) {
         AttentionArgs p = a;
         p.exps_per_score = 2;
-        GV_CUDA(cudaMemsetAsync(o.get(), 0xFF, size_t(sh.bh) * sh.q_len * sh.d * 2, s));
-        launch_flash_attention(p, s);
-        GV_CUDA(cudaStreamSynchronize(s));
-        const double probe_err = flash_attention_error(p, 8);
-        std::fprintf(stderr, "%s-exp2x: relative error %.2g against float64\n", id.c_str(), probe_err);
-        if (!(probe_err <= 2e-3)) {
-          ctx.fail(id + "-exp2x: relative error " + std::to_string(probe_err));
-          continue;
-        }
-        auto probe = [&](int) { launch_flash_attention(p, s); };
-        auto tp = time_batches(s, reps, pick_inner(s, probe, 5e-3, 2000), probe, 1);
-        ctx.add(make_measurement(id + "-exp2x", "attention_exp_probe_tflops", "TFLOP/s",
-                                 rates_from_times(tp, flops, 1e-12),
-                                 {{"resolution", std::string(sh.res)},
-                                  {"batch_heads", std::int64_t(sh.bh)},
-                                  {"q_len", std::int64_t(sh.q_len)},
-                                  {"kv_len", std::int64_t(sh.kv_len)},
-                                  {"head_dim", std::int64_t(sh.d)},
-                                  {"exps_per_score", std::int64_t(2)},
-                                  {"block_queries", std::int64_t(flash_attention_block_queries(p))},
-                                  {"kernel", std::string("flash_attn_kernel + a second exponential per score")}}));
+        check_and_time(p, id + "-exp2x", "attention_exp_probe_tflops", 8, {{"exps_per_score", std::int64_t(2)}},
+                       "flash_attn_kernel + a second exponential per score");
       }
     } catch (const std::exception& e) {
       ctx.fail(id + ": " + e.what());
