@@ -41,7 +41,7 @@ static void predict_step(benchmark::State& state, const char* gpu, const Workloa
 
 static void BM_PredictSdUnetStep512(benchmark::State& state) {
   Fixture& f = fx();
-  Workload w = make_workload(*io::find_model(f.models, "sd15"), SdScenario{}, 0);
+  Workload w = make_workload(*io::find_model(f.models, "sd15"), SdScenario{}, 0, f.stack("a1111-xformers-2023"));
   predict_step(state, "rtx-4090", w, "a1111-xformers-2023");
 }
 BENCHMARK(BM_PredictSdUnetStep512)->Unit(benchmark::kMicrosecond);
@@ -50,7 +50,7 @@ static void BM_PredictLlama13bDecode(benchmark::State& state) {
   Fixture& f = fx();
   LlamaScenario sc;
   sc.weights = *weight_format_from_string("gptq4-g128");
-  Workload w = make_workload(*io::find_model(f.models, "llama-13b"), sc, 0);
+  Workload w = make_workload(*io::find_model(f.models, "llama-13b"), sc, 0, f.stack("textgen-gptq-2023"));
   predict_step(state, "rtx-3060-12gb", w, "textgen-gptq-2023");
 }
 BENCHMARK(BM_PredictLlama13bDecode)->Unit(benchmark::kMicrosecond);
@@ -60,7 +60,7 @@ static void BM_PredictWorkloadWithResolution(benchmark::State& state) {
   Fixture& f = fx();
   LlamaScenario sc;
   sc.weights = *weight_format_from_string("gptq4-g128");
-  Workload w = make_workload(*io::find_model(f.models, "llama-13b"), sc, 0);
+  Workload w = make_workload(*io::find_model(f.models, "llama-13b"), sc, 0, f.stack("textgen-gptq-2023"));
   const Gpu& g = *f.catalog.find_gpu("rtx-3060-12gb");
   const StackSpec& s = f.stack("textgen-gptq-2023");
   for (auto _ : state) benchmark::DoNotOptimize(predict_workload(g, w, f.params, s).value);

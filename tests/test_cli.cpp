@@ -117,6 +117,34 @@ TEST(Cli, ExplainStatesTheClocksItAssumed) {
   EXPECT_NE(r.out.find("\"core_clock_mhz\": 1980"), std::string::npos) << r.out;
 }
 
+// transformers' torch.cat rebuilds the K/V cache every token: the textgen stack moves the whole cache twice
+// more per layer than a preallocated one (40 layers x 2047 past entries x K and V x 5120 x 2 bytes, read
+// and written), and predict says so where it weighs.
+TEST(Cli, PredictCountsAndNamesTheFrameworksCacheRebuild) {
+  auto bytes = [](const std::string& json, const std::string& key) {
+    const auto at = json.find("\"" + key + "\": ");
+    EXPECT_NE(at, std::string::npos) << key << " in " << json;
+    return at == std::string::npos ? 0.0 : std::stod(json.substr(at + key.size() + 4));
+  };
+  auto predict = [](const std::string& stack, const std::string& format) {
+    return run({"predict", "--gpu", "rtx-3060-12gb", "--model", "llama-13b", "--weights", "gptq4-g128", "--context",
+                "2048", "--stack", stack, "--format", format});
+  };
+  auto hf = predict("textgen-gptq-2023", "json");
+  ASSERT_EQ(hf.code, 0) << hf.err;
+  auto fused = predict("cuda-graph", "json");
+  ASSERT_EQ(fused.code, 0) << fused.err;
+  const double extra = 40.0 * 2047 * 2 * 5120 * 2 * 2;
+  EXPECT_NEAR(bytes(hf.out, "kv_cache_update_bytes") - bytes(fused.out, "kv_cache_update_bytes"), extra, 1);
+  EXPECT_NEAR((bytes(hf.out, "dram_bytes") - bytes(fused.out, "dram_bytes")) / extra, 1.0, 0.001);
+  auto text = predict("textgen-gptq-2023", "table");
+  ASSERT_EQ(text.code, 0) << text.err;
+  EXPECT_NE(text.out.find("is the framework rebuilding the cache (torch.cat"), std::string::npos) << text.out;
+  text = predict("cuda-graph", "table");
+  ASSERT_EQ(text.code, 0) << text.err;
+  EXPECT_EQ(text.out.find("rebuilding the cache"), std::string::npos) << text.out;
+}
+
 TEST(Cli, TableSaysWhenASetIsOutOfSample) {
   // The survey table is among the default calibration's sets; the held-out replays are not.
   auto r = run({"table", "--measurements", "survey-sd512", "--no-loo"});

@@ -43,7 +43,7 @@ std::vector<PreparedPoint> synthetic(const ParamSet& truth) {
       p.gpu = w.catalog.find_gpu(id);
       const ModelSpec* m = io::find_model(w.models, kind == 0 ? "llama-13b" : "sd15");
       p.stack = w.stack(kind == 0 ? "textgen-gptq-2023" : "a1111-xformers-2023");
-      p.workload = kind == 0 ? make_workload(*m, ll, 0) : make_workload(*m, sd, 0);
+      p.workload = kind == 0 ? make_workload(*m, ll, 0, *p.stack) : make_workload(*m, sd, 0, *p.stack);
       p.measured = std::exp(log_prediction(p, truth));
       pts.push_back(std::move(p));
     }
@@ -190,7 +190,7 @@ std::vector<PreparedPoint> two_architectures(const ParamSet& truth, double ada_s
     PreparedPoint p;
     p.gpu = w.catalog.find_gpu(id);
     p.stack = w.stack("cuda-graph");
-    p.workload = make_workload(*m, sd, 0);
+    p.workload = make_workload(*m, sd, 0, *p.stack);
     const bool ada = p.gpu->arch.id == "ada-ad10x";
     // Ada's points scatter by +-ada_scatter around the truth; Ampere's are exact.
     p.measured = std::exp(log_prediction(p, truth) + (ada ? ((k++ % 2) ? ada_scatter : -ada_scatter) : 0.0));

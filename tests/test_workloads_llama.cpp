@@ -126,6 +126,78 @@ TEST(LlamaDecode, GroupedQueryAttentionReadsEightKvHeads) {
   EXPECT_EQ(scores.gemm.k, 128);
 }
 
+// Under a stack that runs transformers' own ops, torch.cat rebuilds each layer's cache every token: the
+// past entries are read and the whole cache written (13B fp16 cache at 512 tokens: 0.84 GB per token).
+TEST(LlamaDecode, TransformersConcatenationReadsThePastAndWritesTheWholeCache) {
+  const auto& m = llama("llama-13b");
+  LlamaScenario fused = decode(512, "gptq4-g128");
+  LlamaScenario hf = fused;
+  hf.framework_ops = true;
+  const Graph gf = build_llama_decode(m, fused);
+  const Op& in_place = find_op(gf, "layer.0.attn.kv_append");
+  EXPECT_DOUBLE_EQ(in_place.cache_bytes, 0);
+  EXPECT_DOUBLE_EQ(in_place.write_bytes, 2.0 * 5120 * 2);  // the new K and V entries
+  const Graph g = build_llama_decode(m, hf);
+  const Op& cat = find_op(g, "layer.0.attn.kv_append");
+  EXPECT_DOUBLE_EQ(cat.activation_bytes, 2.0 * 5120 * 2);   // the new K and V
+  EXPECT_DOUBLE_EQ(cat.cache_bytes, 511.0 * 2 * 5120 * 2);  // the past 511 entries
+  EXPECT_DOUBLE_EQ(cat.write_bytes, 512.0 * 2 * 5120 * 2);  // the whole cache anew
+  double per_token = 0;
+  for (const auto& op : g.ops)
+    if (op.name.find("kv_append") != std::string::npos) per_token += op.cache_bytes + op.write_bytes;
+  EXPECT_NEAR(per_token / 1e9, 0.839, 0.001);
+  // The attention reads the same cache either way (no grouped K/V in LLaMA-13B).
+  EXPECT_DOUBLE_EQ(find_op(g, "layer.0.attn.attention.scores").cache_bytes,
+                   find_op(gf, "layer.0.attn.attention.scores").cache_bytes);
+  // Batch 4: four sequences' caches.
+  hf.batch = 4;
+  const Graph g4 = build_llama_decode(m, hf);
+  EXPECT_DOUBLE_EQ(find_op(g4, "layer.0.attn.kv_append").write_bytes, 4 * cat.write_bytes);
+}
+
+// llama.cpp writes the new entries into its preallocated cache under any stack; prefill has no past.
+TEST(LlamaDecode, LlamaCppAndPrefillDoNotConcatenate) {
+  const auto& m = llama("llama-13b");
+  LlamaScenario q4 = decode(512, "q4_0");
+  q4.framework_ops = true;
+  const Graph gq = build_llama_decode(m, q4);
+  const Op& cpy = find_op(gq, "layer.0.attn.kv_append");
+  EXPECT_DOUBLE_EQ(cpy.cache_bytes, 0);
+  EXPECT_DOUBLE_EQ(cpy.write_bytes, 2.0 * 5120 * 2);
+  LlamaScenario pre;
+  pre.phase = LlamaPhase::prefill;
+  pre.prompt_tokens = 128;
+  pre.weights = fmt("gptq4-g128");
+  pre.framework_ops = true;
+  const Graph gp = build_llama(m, pre);
+  const Op& store = find_op(gp, "layer.0.attn.kv_append");
+  EXPECT_DOUBLE_EQ(store.cache_bytes, 0);
+  EXPECT_DOUBLE_EQ(store.write_bytes, 128.0 * 2 * 5120 * 2);
+}
+
+// transformers' repeat_kv materialises grouped K/V at the query heads' count, and attention reads that.
+TEST(LlamaDecode, TransformersExpandsGroupedKvBeforeAttention) {
+  const auto& m = llama("llama3-8b");
+  ASSERT_EQ(m.kv_dim(), 1024);
+  LlamaScenario fused = decode(2048, "gptq4-g128");
+  LlamaScenario hf = fused;
+  hf.framework_ops = true;
+  const Graph g = build_llama_decode(m, hf);
+  const Op& cat = find_op(g, "layer.0.attn.kv_append");
+  // torch.cat (past 2047 read, 2048 written) then repeat_kv (2048 read, written at 4096 wide).
+  EXPECT_DOUBLE_EQ(cat.cache_bytes, (2047.0 + 2048.0) * 2 * 1024 * 2);
+  EXPECT_DOUBLE_EQ(cat.write_bytes, 2048.0 * 2 * 1024 * 2 + 2048.0 * 2 * 4096 * 2);
+  const Op& expanded = find_op(g, "layer.0.attn.attention.scores");
+  const Graph gf = build_llama_decode(m, fused);
+  const Op& grouped = find_op(gf, "layer.0.attn.attention.scores");
+  EXPECT_DOUBLE_EQ(expanded.cache_bytes, 4 * grouped.cache_bytes);  // 32 query heads over 8 K/V heads
+  // llama.cpp broadcasts K/V heads in mul_mat: no expansion.
+  LlamaScenario q4 = decode(2048, "q4_0");
+  q4.framework_ops = true;
+  const Graph gg = build_llama_decode(m, q4);
+  EXPECT_DOUBLE_EQ(find_op(gg, "layer.0.attn.attention.scores").cache_bytes, grouped.cache_bytes);
+}
+
 TEST(WeightFormats, GptqG128IsFourBitsPlusTwentyBitsPerGroupOf128) {
   const WeightFormat g128 = fmt("gptq4-g128");
   EXPECT_EQ(to_string(g128), "gptq4-g128");

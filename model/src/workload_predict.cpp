@@ -2,14 +2,15 @@
 
 namespace gpuperf {
 
-Workload make_workload(const ModelSpec& model, const Scenario& scenario, int sd_pass) {
+Workload make_workload(const ModelSpec& model, const Scenario& scenario, int sd_pass, const StackSpec& stack) {
   Workload w;
   if (const auto* sd = std::get_if<SdScenario>(&scenario)) {
     w.graph = build_sd_unet_step(*model.sd(), *sd, sd_pass);
     w.items_per_step = 1;
     w.unit = "it/s";
   } else {
-    const auto& ll = std::get<LlamaScenario>(scenario);
+    LlamaScenario ll = std::get<LlamaScenario>(scenario);
+    ll.framework_ops = !stack.one_kernel_per_op;
     w.graph = build_llama(*model.llama(), ll);
     w.items_per_step = ll.phase == LlamaPhase::decode ? static_cast<double>(ll.batch)
                                                       : static_cast<double>(ll.batch * ll.prompt_tokens);

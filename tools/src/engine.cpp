@@ -108,7 +108,7 @@ WorkloadRequest workload_request_from(const Engine& engine, const po::variables_
     r.scenario = s;
   }
   r.scenario_text = describe_scenario(r.scenario, r.sd_pass);
-  r.workload = make_workload(*r.model, r.scenario, r.sd_pass);
+  r.workload = make_workload(*r.model, r.scenario, r.sd_pass, *r.stack);
   return r;
 }
 
@@ -136,7 +136,7 @@ PreparedSets prepare_measurements(const Engine& engine, const std::vector<std::s
       p.set_id = set.id;
       p.gpu = engine.catalog.find_gpu(pt.gpu_id);
       p.stack = &engine.stack(pt.stack_id);
-      p.workload = pt.micro ? *pt.micro : make_workload(engine.model(pt.model_id), pt.scenario, pt.sd_pass);
+      p.workload = pt.micro ? *pt.micro : make_workload(engine.model(pt.model_id), pt.scenario, pt.sd_pass, *p.stack);
       p.measured = pt.value;
       p.price_usd = pt.price_usd;
       if (pt.micro) {

@@ -116,6 +116,21 @@ int predict(const std::vector<std::string>& args, Context& ctx, const CommandSpe
                        "as the model assumes where they exceed the card's L2 share (the survey's RTX 30 hires "
                        "steps fit it); query tiles running together that share them in L2 would move far less"
                  : "";
+  // The K/V cache update's traffic: the new entries alone in a preallocated cache; the whole cache read
+  // and written under a framework that concatenates (transformers), plus its grouped-K/V expansion.
+  double kv_update_bytes = 0;
+  for (const auto& op : r.workload.graph.ops)
+    if (op.name.ends_with(".kv_append")) kv_update_bytes += op.cache_bytes + op.write_bytes;
+  const bool kv_rebuilt = kv_update_bytes > 0.1 * s.dram_bytes;
+  const std::string kv_update_note =
+      kv_rebuilt ? "K/V cache: " + bytes_text(kv_update_bytes) + " of the step's " + bytes_text(s.dram_bytes) +
+                       " of DRAM traffic is the framework rebuilding the cache (torch.cat of the past and the new "
+                       "K/V every token" +
+                       (r.model->llama() && r.model->llama()->n_kv_heads < r.model->llama()->n_heads
+                            ? ", then repeat_kv expanding the grouped heads"
+                            : "") +
+                       "); a preallocated cache (llama.cpp, exllama, --stack cuda-graph) writes only the new entries"
+                 : "";
   if (parsed->format == Format::json) {
     Json j = Json::object();
     j.set("gpu", r.gpu->spec.id);
@@ -135,6 +150,7 @@ int predict(const std::vector<std::string>& args, Context& ctx, const CommandSpe
     j.set("kernels", s.kernels);
     j.set("dram_bytes", s.dram_bytes);
     j.set("attention_kv_reread_dram_bytes", s.kv_reread_dram_bytes);
+    j.set("kv_cache_update_bytes", kv_update_bytes);
     j.set("memory_needed_bytes", fp.total());
     j.set("memory_capacity_bytes", capacity_bytes);
     j.set("fits", fits);
@@ -162,6 +178,7 @@ int predict(const std::vector<std::string>& args, Context& ctx, const CommandSpe
          Cell(s.latency_s, 5), Cell(s.idle_s, 5), std::string(to_string(s.bound))});
   t.footnotes = {"scenario: " + r.scenario_text + "; parameters: " + calibration_label(e), memory_note};
   if (kv_rereads) t.footnotes.push_back(kv_note);
+  if (kv_rebuilt) t.footnotes.push_back(kv_update_note);
   ctx.out = t.render(parsed->format);
   return 0;
 }
@@ -723,7 +740,7 @@ Request request_for(const Engine& e, const std::string& set, const std::string& 
   r.stack = &e.stack(stack_id.empty() ? pt.stack_id : stack_id);
   r.scenario = pt.scenario;
   r.sd_pass = pt.sd_pass;
-  r.workload = make_workload(*r.model, r.scenario, r.sd_pass);
+  r.workload = make_workload(*r.model, r.scenario, r.sd_pass, *r.stack);
   r.scenario_text = describe_scenario(r.scenario, r.sd_pass);
   return r;
 }

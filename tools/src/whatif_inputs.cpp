@@ -9,7 +9,7 @@ namespace gpuperf::cli {
 WhatIfInputs::WhatIfInputs(const Engine& engine, const WhatIfScenario& sc) : engine_(engine), sc_(sc) {
   for (const auto& w : sc.workloads) {
     const ModelSpec& m = engine.model(w.model_id);
-    graphs_.push_back(make_workload(m, w.scenario, w.sd_pass));
+    graphs_.push_back(make_workload(m, w.scenario, w.sd_pass, engine.stack(w.stack_id)));
     footprints_.push_back(memory_footprint(m, w.scenario));
     layer_split_.push_back(std::holds_alternative<LlamaScenario>(w.scenario));
   }

@@ -20,9 +20,10 @@ struct Workload {
   std::string unit;           // "it/s" or "tokens/s"
 };
 
-// Builds the step graph: SD's UNet step of `sd_pass` (0 base, 1 hires), LLaMA's decode or prefill step.
+// Builds the step graph: SD's UNet step of `sd_pass` (0 base, 1 hires), LLaMA's decode or prefill step as
+// `stack` runs it (its framework's cache update under `kernels: framework`, in place under one-per-op).
 // The scenario must be valid for the model (see validate()) and match its kind.
-Workload make_workload(const ModelSpec& model, const Scenario& scenario, int sd_pass);
+Workload make_workload(const ModelSpec& model, const Scenario& scenario, int sd_pass, const StackSpec& stack);
 
 // The memory the scenario needs on the card (weights, KV cache, activations), for either kind of model.
 MemoryFootprint memory_footprint(const ModelSpec& model, const Scenario& scenario);

@@ -111,6 +111,12 @@ struct LlamaFramework {
   int residual_add = 1;
   int sampling = 1;
   PrefillLogits prefill_logits = PrefillLogits::last;
+  // When a stack runs this framework's own ops (`kernels: framework`): `kv_concat` rebuilds each layer's
+  // K/V cache every step (transformers' torch.cat of past and new: the whole cache read and written)
+  // instead of writing the new entry in place; `expand_grouped_kv` materialises grouped-query K/V at the
+  // query heads' count before attention (transformers' repeat_kv), which attention then reads.
+  bool kv_concat = false;
+  bool expand_grouped_kv = false;
 };
 
 struct LlamaModelSpec {
@@ -222,6 +228,10 @@ struct LlamaScenario {
   WeightFormat weights;
   DType kv_dtype = DType::fp16;  // fp16, or fp8/int8 (one byte per element)
   AttentionKind attention = AttentionKind::naive;
+  // The stack runs the framework's own ops (`kernels: framework`), so the framework's cache update and
+  // K/V expansion apply; false: one fused kernel per op writes the new K/V in place (fused runtimes,
+  // gpuperf-validate's replay). make_workload sets it from the stack.
+  bool framework_ops = false;
 };
 
 // ---------------------------------------------------------------- validation (no throwing)

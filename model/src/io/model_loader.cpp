@@ -173,6 +173,8 @@ LlamaFramework read_framework(MapReader k, std::string name, bool hf) {
   f.residual_add = get("kernels_per_residual_add");
   f.sampling = get("kernels_per_sampling");
   f.prefill_logits = k.choice("prefill_logits", {"last", "all"}) == "all" ? PrefillLogits::all : PrefillLogits::last;
+  f.kv_concat = k.choice("kv_cache", {"in-place", "concat"}) == "concat";
+  f.expand_grouped_kv = k.choice("grouped_kv", {"shared", "expanded"}) == "expanded";
   k.finish();
   return f;
 }

@@ -142,12 +142,26 @@ class LlamaBuilder {
       Op append = b_.base(p + ".attn.kv_append", OpClass::elementwise, fw_.kv_append);
       append.activation_bytes = dbl(tokens) * dbl(2 * kvd) * ab;
       append.write_bytes = dbl(tokens) * dbl(2 * kvd) * kvb;
+      const bool framework = sc_.framework_ops;
+      // Entries of K and of V per sequence after this step's update.
+      const std::int64_t kv_len = prefill_ ? t : sc_.context;
+      if (framework && fw_.kv_concat && !prefill_) {
+        // torch.cat(past, new): the past entries are read and the whole cache written anew.
+        append.cache_bytes = dbl(b) * dbl(kv_len - 1) * dbl(2 * kvd) * kvb;
+        append.write_bytes = dbl(b) * dbl(kv_len) * dbl(2 * kvd) * kvb;
+      }
+      const bool expand = framework && fw_.expand_grouped_kv && m_.n_kv_heads < m_.n_heads;
+      if (expand) {
+        // repeat_kv: the updated K and V read once and written at the query heads' count.
+        append.cache_bytes += dbl(b) * dbl(kv_len) * dbl(2 * kvd) * kvb;
+        append.write_bytes += dbl(b) * dbl(kv_len) * dbl(2 * d) * kvb;
+      }
       b_.add(std::move(append));
       OpBuilder::AttentionArgs a;
       a.name = p + ".attn.attention";
       a.batch = b;
       a.heads = m_.n_heads;
-      a.kv_heads = m_.n_kv_heads;
+      a.kv_heads = expand ? m_.n_heads : m_.n_kv_heads;  // expanded K/V: one head of K/V per query head
       a.head_dim = hd;
       a.q_len = t;
       a.kv_len = prefill_ ? t : sc_.context;
