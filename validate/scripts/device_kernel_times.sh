@@ -14,11 +14,21 @@ BIN=$PRE/gpuperf-validate
 [ -x "$BIN" ] || BIN=build-dev/nvcc/gpuperf-validate
 [ -x "$BIN" ] || BIN=build-dev/bin/gpuperf-validate
 export LD_LIBRARY_PATH="$PRE/lib:${LD_LIBRARY_PATH:-}"
-NSYS=$(command -v nsys || ls /usr/local/cuda/bin/nsys /opt/nvidia/nsight-systems/*/bin/nsys 2>/dev/null | head -1)
+NSYS=$(command -v nsys || ls /usr/local/cuda/bin/nsys /opt/nvidia/nsight-systems/*/bin/nsys \
+  /opt/nvidia/nsight-compute/*/host/target-linux-x64/nsys 2>/dev/null | head -1)
 [ -n "$NSYS" ] || { echo "no nsys on this machine"; exit 3; }
-timeout 400 "$NSYS" profile --cuda-graph-trace=node --trace=cuda -f true -o /tmp/kt "$BIN" --only "$SUITE" \
-  --out /tmp/kt-m.yaml > "$OUT/nsys-run.txt" 2>&1
-echo "nsys exit $?"
+# POST_ONLY=1 summarises the trace a previous call left in /tmp (the machine still warm).
+if [ "${POST_ONLY:-0}" != 1 ]; then
+  rm -f /tmp/kt.qdstrm /tmp/kt.nsys-rep /tmp/kt*.csv
+  timeout 400 "$NSYS" profile --cuda-graph-trace=node --trace=cuda -f true -o /tmp/kt "$BIN" --only "$SUITE" \
+    --out /tmp/kt-m.yaml > "$OUT/nsys-run.txt" 2>&1
+  echo "nsys exit $?"
+fi
+# The nsys that ships inside Nsight Compute leaves the raw stream: its importer makes the report.
+if [ ! -e /tmp/kt.nsys-rep ] && [ -e /tmp/kt.qdstrm ]; then
+  IMP=$(ls /opt/nvidia/nsight-compute/*/host/*/QdstrmImporter 2>/dev/null | head -1)
+  [ -n "$IMP" ] && "$IMP" -i /tmp/kt.qdstrm > "$OUT/import.txt" 2>&1
+fi
 "$NSYS" stats --report cuda_gpu_trace --format csv -o /tmp/kt /tmp/kt.nsys-rep > /dev/null 2>&1
 CSV=$(ls /tmp/kt*cuda_gpu_trace*.csv | head -1)
 # Columns by header name; durations in ns. Sorted by kernel, grid, block, then duration for the medians.
