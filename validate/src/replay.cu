@@ -96,93 +96,175 @@ __global__ void flow_bytes_kernel(const uint4* __restrict__ s0, size_t n0, const
   if (acc == 0x9E3779B9u && nw > 0) dst[0].x = acc & kFinite;  // keeps reads past nw alive
 }
 
-// Decode attention for one token, head dim 128: K/V cache [pos][kv_heads][128] fp16; query head h reads K/V
-// head h / group (group = heads / kv_heads: grouped-query attention; 1 without). Scores (run 8): a (pos,
-// head) row of K is 256 B, read by a half-warp as one 16-byte vector per lane; each warp takes 8 rows
-// (rows are in memory order, pos * heads + head), their 4 loads issued before any arithmetic.
-constexpr int kScoreRowsPerWarp = 8;
-__global__ void attn_scores_kernel(const __half* __restrict__ q, const __half* __restrict__ kc, float* __restrict__ s,
-                                   int heads, int group, int ctx, float scale) {
+// Decode attention for one token, head dim 128: K/V cache [pos][kv_heads][128] fp16; query heads
+// kvh * group … kvh * group + group - 1 read K/V head kvh (grouped-query attention; group 1 without). Each
+// K and V row is loaded once for all the query heads of its group (run 39; before, once per query head).
+// Scores (run 42): a warp takes 32 positions of one K/V head, each half-warp 16 of them, a 256-byte row of K
+// read by the half-warp as one 16-byte vector per lane (all 16 loads issued before any arithmetic). Every lane
+// holds 8 dims of its half's 16 rows; per query head the 16 partial dot products are summed across the
+// half-warp by a transposing butterfly (8 + 4 + 2 + 1 shuffles leave lane i with row i's full sum, where one
+// sum per row would take 4 shuffles a row), and the warp writes the head's 32 consecutive scores at once.
+constexpr int kScoreRowsPerHalf = 16;
+constexpr int kScoreThreads = 128;
+__global__ void __launch_bounds__(kScoreThreads)
+    attn_scores_kernel(const __half* __restrict__ q, const __half* __restrict__ kc, float* __restrict__ s, int heads,
+                       int group, int ctx, float scale) {
   pdl_enter();
   const int w = int((blockIdx.x * blockDim.x + threadIdx.x) >> 5), lane = int(threadIdx.x & 31);
   const int sub = lane & 15, half_id = lane >> 4;
-  const int total = heads * ctx, kv_heads = heads / group;
-  uint4 kv[kScoreRowsPerWarp / 2];
+  const int kv_heads = heads / group, chunks = (ctx + 31) / 32;
+  if (w >= kv_heads * chunks) return;  // whole warps only: the shuffles below need all 32 lanes
+  const int kvh = w / chunks, p0 = (w - kvh * chunks) * 32 + half_id * kScoreRowsPerHalf;
+  uint4 kv[kScoreRowsPerHalf];
 #pragma unroll
-  for (int i = 0; i < kScoreRowsPerWarp / 2; ++i) {
-    const int row = w * kScoreRowsPerWarp + 2 * i + half_id;
-    const int p = row / heads, h = row - p * heads;
-    kv[i] = row < total ? *reinterpret_cast<const uint4*>(kc + (size_t(p) * kv_heads + h / group) * 128 + sub * 8)
-                        : make_uint4(0, 0, 0, 0);
+  for (int j = 0; j < kScoreRowsPerHalf; ++j) {
+    const int p = p0 + j;
+    kv[j] = p < ctx ? *reinterpret_cast<const uint4*>(kc + (size_t(p) * kv_heads + kvh) * 128 + sub * 8)
+                    : make_uint4(0, 0, 0, 0);
   }
+  for (int g = 0; g < group; ++g) {  // uniform across the warp
+    const int h = kvh * group + g;
+    const uint4 qv = *reinterpret_cast<const uint4*>(q + size_t(h) * 128 + sub * 8);
+    const std::uint32_t qw[4] = {qv.x, qv.y, qv.z, qv.w};
+    float2 qf[4];
 #pragma unroll
-  for (int i = 0; i < kScoreRowsPerWarp / 2; ++i) {
-    const int row = w * kScoreRowsPerWarp + 2 * i + half_id;
-    const int p = row / heads, h = row - p * heads;
-    float d = 0.0f;
-    if (row < total) {
-      const uint4 qv = *reinterpret_cast<const uint4*>(q + size_t(h) * 128 + sub * 8);
-      const std::uint32_t kw[4] = {kv[i].x, kv[i].y, kv[i].z, kv[i].w}, qw[4] = {qv.x, qv.y, qv.z, qv.w};
+    for (int e = 0; e < 4; ++e) qf[e] = __half22float2(*reinterpret_cast<const __half2*>(&qw[e]));
+    float v[kScoreRowsPerHalf];
 #pragma unroll
-      for (int j = 0; j < 4; ++j) {
-        const float2 kf = __half22float2(*reinterpret_cast<const __half2*>(&kw[j]));
-        const float2 qf = __half22float2(*reinterpret_cast<const __half2*>(&qw[j]));
-        d += kf.x * qf.x + kf.y * qf.y;
+    for (int j = 0; j < kScoreRowsPerHalf; ++j) {
+      const std::uint32_t kw[4] = {kv[j].x, kv[j].y, kv[j].z, kv[j].w};
+      float d = 0.0f;
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const float2 kf = __half22float2(*reinterpret_cast<const __half2*>(&kw[e]));
+        d += kf.x * qf[e].x + kf.y * qf[e].y;
+      }
+      v[j] = d;
+    }
+    // Butterfly: at offset o, a lane keeps the upper half of its rows when its bit o is set, sends the other half
+    // to its partner and adds what the partner sent; after offsets 8, 4, 2, 1 lane `sub` holds row `sub`.
+#pragma unroll
+    for (int o = 8, n = kScoreRowsPerHalf / 2; o > 0; o >>= 1, n >>= 1) {
+      const bool upper = (sub & o) != 0;
+#pragma unroll
+      for (int j = 0; j < n; ++j) {
+        const float keep = upper ? v[j + n] : v[j];
+        const float send = upper ? v[j] : v[j + n];
+        v[j] = keep + __shfl_xor_sync(0xffffffffu, send, o);
       }
     }
-#pragma unroll
-    for (int o = 8; o > 0; o >>= 1) d += __shfl_xor_sync(0xffffffffu, d, o);
-    if (sub == 0 && row < total) s[size_t(h) * ctx + p] = d * scale;
+    if (p0 + sub < ctx) s[size_t(h) * ctx + p0 + sub] = v[0] * scale;
   }
 }
 
-// Softmax of each head's row in place; zeroes the head's output for attn_pv's accumulation.
-__global__ void attn_softmax_kernel(float* __restrict__ s, float* __restrict__ out, int ctx) {
-  __shared__ float red[32];
+// Softmax of each head's row in place, one block per head, the row held in registers: each thread loads up to
+// kSoftmaxVectors 16-byte vectors of it at once, the block reduces the maximum, then the sum of exponentials
+// (each a warp's shuffles, then warp 0's over the warps' partials), and the probabilities are written from the
+// registers (run 39; before, three passes over the row in global memory by 256 threads: 10.6 µs a row of
+// 8192 in run 37). Threads: a multiple of 32 from 64 to 1024, enough for ctx / (4 x kSoftmaxVectors); rows of
+// up to 32768 scores (attn_softmax_threads). Zeroes the head's output for attn_pv's accumulation.
+constexpr int kSoftmaxVectors = 8;
+constexpr int kSoftmaxMaxThreads = 1024;
+int attn_softmax_threads(int ctx) {
+  const int vectors = (ctx + 3) / 4;
+  const int threads = (vectors + kSoftmaxVectors - 1) / kSoftmaxVectors;
+  return std::min(kSoftmaxMaxThreads, std::max(64, (threads + 31) / 32 * 32));
+}
+// The block's reduction of one value per thread (max, or sum), the result in every thread.
+template <bool MAX>
+__device__ inline float block_reduce(float v, float* red) {
+  for (int o = 16; o > 0; o >>= 1) {
+    const float w = __shfl_xor_sync(0xffffffffu, v, o);
+    v = MAX ? fmaxf(v, w) : v + w;
+  }
+  const int warps = int(blockDim.x >> 5);
+  __syncthreads();  // `red` may still be read from the previous reduction
+  if ((threadIdx.x & 31) == 0) red[threadIdx.x >> 5] = v;
+  __syncthreads();
+  if (threadIdx.x < 32) {
+    v = int(threadIdx.x) < warps ? red[threadIdx.x] : (MAX ? -INFINITY : 0.0f);
+    for (int o = 16; o > 0; o >>= 1) {
+      const float w = __shfl_xor_sync(0xffffffffu, v, o);
+      v = MAX ? fmaxf(v, w) : v + w;
+    }
+    if (threadIdx.x == 0) red[32] = v;
+  }
+  __syncthreads();
+  return red[32];
+}
+__global__ void __launch_bounds__(kSoftmaxMaxThreads)
+    attn_softmax_kernel(float* __restrict__ s, float* __restrict__ out, int ctx) {
+  __shared__ float red[33];
   pdl_enter();
   float* row = s + size_t(blockIdx.x) * ctx;
+  const bool vec = (ctx & 3) == 0;    // every row starts 16-byte aligned
+  const int n = vec ? ctx / 4 : ctx;  // vectors (or scalars) in the row
+  const int stride = int(blockDim.x);
+  float4 v[kSoftmaxVectors];
   float m = -INFINITY;
-  for (int i = int(threadIdx.x); i < ctx; i += blockDim.x) m = fmaxf(m, row[i]);
-  for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
-  if ((threadIdx.x & 31) == 0) red[threadIdx.x >> 5] = m;
-  __syncthreads();
-  m = red[0];
-  for (int i = 1; i < int(blockDim.x >> 5); ++i) m = fmaxf(m, red[i]);
-  __syncthreads();
-  float sum = 0;
-  for (int i = int(threadIdx.x); i < ctx; i += blockDim.x) sum += __expf(row[i] - m);
-  for (int o = 16; o > 0; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
-  if ((threadIdx.x & 31) == 0) red[threadIdx.x >> 5] = sum;
-  __syncthreads();
-  sum = 0;
-  for (int i = 0; i < int(blockDim.x >> 5); ++i) sum += red[i];
-  const float inv = 1.0f / sum;
-  for (int i = int(threadIdx.x); i < ctx; i += blockDim.x) row[i] = __expf(row[i] - m) * inv;
+#pragma unroll
+  for (int r = 0; r < kSoftmaxVectors; ++r) v[r] = make_float4(-INFINITY, -INFINITY, -INFINITY, -INFINITY);
+#pragma unroll
+  for (int r = 0; r < kSoftmaxVectors; ++r) {
+    const int i = int(threadIdx.x) + r * stride;
+    if (i < n) {
+      v[r] = vec ? reinterpret_cast<const float4*>(row)[i] : make_float4(row[i], -INFINITY, -INFINITY, -INFINITY);
+      m = fmaxf(m, fmaxf(fmaxf(v[r].x, v[r].y), fmaxf(v[r].z, v[r].w)));
+    }
+  }
+  m = block_reduce<true>(m, red);
+  float sum = 0.0f;
+#pragma unroll
+  for (int r = 0; r < kSoftmaxVectors; ++r) {
+    if (int(threadIdx.x) + r * stride < n) {
+      v[r].x = __expf(v[r].x - m);
+      v[r].y = __expf(v[r].y - m);
+      v[r].z = __expf(v[r].z - m);
+      v[r].w = __expf(v[r].w - m);
+      sum += (v[r].x + v[r].y) + (v[r].z + v[r].w);
+    }
+  }
+  const float inv = 1.0f / block_reduce<false>(sum, red);
+#pragma unroll
+  for (int r = 0; r < kSoftmaxVectors; ++r) {
+    const int i = int(threadIdx.x) + r * stride;
+    if (i < n) {
+      if (vec) {
+        reinterpret_cast<float4*>(row)[i] = make_float4(v[r].x * inv, v[r].y * inv, v[r].z * inv, v[r].w * inv);
+      } else {
+        row[i] = v[r].x * inv;
+      }
+    }
+  }
   if (threadIdx.x < 128) out[blockIdx.x * 128 + threadIdx.x] = 0.0f;
 }
 
-// out[h][d] += sum over this block's positions of P[h][p] V[p][h][d]; grid (heads, splits), 256 threads
-// (run 8): 16 lanes cover a 256-byte row of V (8 dims each, one 16-byte load), 16 such groups take the
-// block's positions round-robin, loads issued before the arithmetic; the groups' sums meet in shared memory.
+// out[h][d] += sum over this block's positions of P[h][p] V[p][kvh][d] for the GROUP query heads h of K/V
+// head kvh; grid (kv heads, splits of kPvPositionsPerBlock), 256 threads: 16 lanes cover a 256-byte row of V
+// (8 dims each, one 16-byte load), 16 such groups take the block's positions round-robin, loads issued before
+// the arithmetic;
+// the groups' sums meet in shared memory, one head at a time, and are added to the output.
 constexpr int kPvThreads = 256;
+template <int GROUP>
 __global__ void __launch_bounds__(kPvThreads)
     attn_pv_kernel(const float* __restrict__ pr, const __half* __restrict__ vc, float* __restrict__ out, int heads,
-                   int group, int ctx, int per_split) {
+                   int ctx, int per_split) {
   __shared__ float red[kPvThreads / 16][128];
   pdl_enter();
-  const int h = int(blockIdx.x), sub = int(threadIdx.x & 15), grp = int(threadIdx.x >> 4);
-  const int kv_heads = heads / group, kvh = h / group;
+  const int kvh = int(blockIdx.x), sub = int(threadIdx.x & 15), grp = int(threadIdx.x >> 4);
+  const int kv_heads = heads / GROUP;
   const int p0 = int(blockIdx.y) * per_split, p1 = min(ctx, p0 + per_split);
-  float acc[8] = {};
+  float acc[GROUP][8] = {};
   for (int pb = p0 + grp; pb < p1; pb += 4 * (kPvThreads / 16)) {
     uint4 v[4];
-    float pw[4];
+    float pw[4][GROUP];
 #pragma unroll
     for (int u = 0; u < 4; ++u) {
       const int p = pb + u * (kPvThreads / 16);
       v[u] = p < p1 ? *reinterpret_cast<const uint4*>(vc + (size_t(p) * kv_heads + kvh) * 128 + sub * 8)
                     : make_uint4(0, 0, 0, 0);
-      pw[u] = p < p1 ? pr[size_t(h) * ctx + p] : 0.0f;
+#pragma unroll
+      for (int g = 0; g < GROUP; ++g) pw[u][g] = p < p1 ? pr[size_t(kvh * GROUP + g) * ctx + p] : 0.0f;
     }
 #pragma unroll
     for (int u = 0; u < 4; ++u) {
@@ -190,21 +272,32 @@ __global__ void __launch_bounds__(kPvThreads)
 #pragma unroll
       for (int j = 0; j < 4; ++j) {
         const float2 f = __half22float2(*reinterpret_cast<const __half2*>(&vw[j]));
-        acc[2 * j] += pw[u] * f.x;
-        acc[2 * j + 1] += pw[u] * f.y;
+#pragma unroll
+        for (int g = 0; g < GROUP; ++g) {
+          acc[g][2 * j] += pw[u][g] * f.x;
+          acc[g][2 * j + 1] += pw[u][g] * f.y;
+        }
       }
     }
   }
 #pragma unroll
-  for (int e = 0; e < 8; ++e) red[grp][sub * 8 + e] = acc[e];
-  __syncthreads();
-  if (threadIdx.x < 128) {
-    float sum = 0.0f;
+  for (int g = 0; g < GROUP; ++g) {
 #pragma unroll
-    for (int g = 0; g < kPvThreads / 16; ++g) sum += red[g][threadIdx.x];
-    atomicAdd(out + h * 128 + int(threadIdx.x), sum);
+    for (int e = 0; e < 8; ++e) red[grp][sub * 8 + e] = acc[g][e];
+    __syncthreads();
+    if (threadIdx.x < 128) {
+      float sum = 0.0f;
+#pragma unroll
+      for (int r = 0; r < kPvThreads / 16; ++r) sum += red[r][threadIdx.x];
+      atomicAdd(out + (kvh * GROUP + g) * 128 + int(threadIdx.x), sum);
+    }
+    __syncthreads();
   }
 }
+
+// Positions per attn_pv block: one pass of its 16 row groups, 4 rows each, so that every block's loads are
+// in flight at once (a block looping over more positions waits for each pass in turn).
+constexpr int kPvPositionsPerBlock = 4 * (kPvThreads / 16);
 
 // ---- the replay
 
@@ -320,21 +413,36 @@ class Replayer {
         break;
       }
       case ReplayKind::attn_scores: {
-        const int warps = (plan_.heads * plan_.context + kScoreRowsPerWarp - 1) / kScoreRowsPerWarp;
-        launch_k(attn_scores_kernel, dim3(unsigned((warps + 7) / 8)), dim3(256), s_, pdl && pdl_all_,
-                 (const __half*)b_.x.get(), kcache(op.layer), b_.scores.get(), plan_.heads, group(), plan_.context,
-                 1.0f / std::sqrt(float(plan_.head_dim)));
+        const int warps = kv_heads() * ((plan_.context + 31) / 32);
+        launch_k(attn_scores_kernel, dim3(unsigned((warps + kScoreThreads / 32 - 1) / (kScoreThreads / 32))),
+                 dim3(kScoreThreads), s_, pdl && pdl_all_, (const __half*)b_.x.get(), kcache(op.layer), b_.scores.get(),
+                 plan_.heads, group(), plan_.context, 1.0f / std::sqrt(float(plan_.head_dim)));
         break;
       }
       case ReplayKind::attn_softmax:
-        launch_k(attn_softmax_kernel, dim3(unsigned(plan_.heads)), dim3(256), s_, pdl && pdl_all_, b_.scores.get(),
-                 b_.attn_out.get(), plan_.context);
+        launch_k(attn_softmax_kernel, dim3(unsigned(plan_.heads)), dim3(unsigned(attn_softmax_threads(plan_.context))),
+                 s_, pdl && pdl_all_, b_.scores.get(), b_.attn_out.get(), plan_.context);
         break;
       case ReplayKind::attn_pv: {
-        const int per = 64;
-        launch_k(attn_pv_kernel, dim3(unsigned(plan_.heads), unsigned((plan_.context + per - 1) / per)),
-                 dim3(kPvThreads), s_, pdl && pdl_all_, (const float*)b_.scores.get(), vcache(op.layer),
-                 b_.attn_out.get(), plan_.heads, group(), plan_.context, per);
+        const int per = kPvPositionsPerBlock;
+        const dim3 grid(unsigned(kv_heads()), unsigned((plan_.context + per - 1) / per));
+        auto pv = [&](auto kernel) {
+          launch_k(kernel, grid, dim3(kPvThreads), s_, pdl && pdl_all_, (const float*)b_.scores.get(), vcache(op.layer),
+                   b_.attn_out.get(), plan_.heads, plan_.context, per);
+        };
+        switch (group()) {
+          case 1:
+            pv(attn_pv_kernel<1>);
+            break;
+          case 2:
+            pv(attn_pv_kernel<2>);
+            break;
+          case 4:
+            pv(attn_pv_kernel<4>);
+            break;
+          default:
+            pv(attn_pv_kernel<8>);  // allocate() accepts groups 1, 2, 4 and 8 only
+        }
         break;
       }
       case ReplayKind::attn_fused:
@@ -454,6 +562,11 @@ class Replayer {
   void issue_all(bool pdl, const std::string& op_class = "", bool without = false) {
     for (size_t i = 0; i < plan_.ops.size(); ++i)
       if (op_class.empty() || (plan_.ops[i].op_class == op_class) != without) issue(plan_.ops[i], i, pdl);
+  }
+  // Only the ops of one replay kind (a kernel of its own: the decode attention's scores, softmax, P·V).
+  void issue_kind(bool pdl, ReplayKind kind) {
+    for (size_t i = 0; i < plan_.ops.size(); ++i)
+      if (plan_.ops[i].kind == kind) issue(plan_.ops[i], i, pdl);
   }
 
   // Checks what can be checked against a float64 host reference: the first 4-bit GEMV, the first fp16
@@ -711,6 +824,13 @@ class Replayer {
       }
     }
     if (plan_.layers > 0 && plan_.head_dim != 128) throw std::runtime_error("replay: head dim must be 128");
+    if (plan_.layers > 0 && plan_.context > 4 * kSoftmaxVectors * kSoftmaxMaxThreads)
+      throw std::runtime_error("replay: decode context beyond " +
+                               std::to_string(4 * kSoftmaxVectors * kSoftmaxMaxThreads) + " (the softmax's registers)");
+    if (plan_.layers > 0 &&
+        (plan_.heads % kv_heads() != 0 || (group() != 1 && group() != 2 && group() != 4 && group() != 8)))
+      throw std::runtime_error("replay: query heads per K/V head must be 1, 2, 4 or 8 (got " +
+                               std::to_string(plan_.heads) + " over " + std::to_string(kv_heads()) + ")");
     std::fprintf(stderr, "replay %s: %.2f GB of weights, %zu ops\n", plan_.workload.c_str(), double(total) / 1e9,
                  plan_.ops.size());
     b_.weights = DeviceBuffer<unsigned char>(total);
@@ -1001,6 +1121,26 @@ ReplayResult replay(Context& ctx, const ReplayPlan& plan, const std::string& tag
     ctx.add(m);
   };
   for (const auto& entry : classes) time_class(entry.first, entry.second, "");
+  // The decode attention's kernels each in a graph of their own (run 41): the scores and P·V share the gemm
+  // class with the weight products, so the class graph alone does not say which of them is slow.
+  const std::pair<ReplayKind, const char*> attention_kinds[] = {{ReplayKind::attn_scores, "attn-scores"},
+                                                                {ReplayKind::attn_softmax, "attn-softmax"},
+                                                                {ReplayKind::attn_pv, "attn-pv"}};
+  for (const auto& entry : attention_kinds) {
+    const ReplayKind kind = entry.first;
+    const char* name = entry.second;
+    int count = 0;
+    for (const auto& op : plan.ops) count += op.kind == kind ? 1 : 0;
+    if (count == 0) continue;
+    const bool pdl = has_q4 && res.graph_pdl_ok;
+    t = time_graph(
+        s, reps, 1, [&] { r.issue_kind(pdl, kind); }, &clocks);
+    m = make_measurement("replay-" + tag + "-graph-" + name, "replay_ms", "ms", to_ms(t),
+                         cond(pdl ? "graph-pdl" : "graph", name));
+    m.conditions.push_back({"kernels", std::int64_t(count)});
+    add_clock(m);
+    ctx.add(m);
+  }
   // With `without_too`: per op class, the whole step without that class's ops (run 28), in the same
   // placement and timed like the step; step - without is what the class adds to the step. The remaining
   // ops keep their step addresses, so an op that follows a left-out one reads as its "previous output" a
