@@ -22,6 +22,7 @@
 #include <array>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <stdexcept>
@@ -1269,7 +1270,11 @@ void run_replay(Context& ctx) {
 
 void run_holdout(Context& ctx) {
   const int reps = ctx.opt.quick ? 3 : 10;
+  // For profiling one scenario (validate/scripts/device_profile_attention.sh): only the held-out scenarios
+  // whose tag contains this text.
+  const char* only = std::getenv("GPUPERF_VALIDATE_HOLDOUT_ONLY");
   for (const HoldoutScenario& h : holdout_scenarios()) {
+    if (only && h.tag.find(only) == std::string::npos) continue;
     ReplayResult r;
     try {
       const ReplayPlan plan = holdout_plan(ctx.opt.specs_dir, h);
