@@ -100,61 +100,70 @@ __global__ void flow_bytes_kernel(const uint4* __restrict__ s0, size_t n0, const
 // Decode attention for one token, head dim 128: K/V cache [pos][kv_heads][128] fp16; query heads
 // kvh * group … kvh * group + group - 1 read K/V head kvh (grouped-query attention; group 1 without). Each
 // K and V row is loaded once for all the query heads of its group (run 39; before, once per query head).
-// Scores (run 42): a warp takes 32 positions of one K/V head, each half-warp 16 of them, a 256-byte row of K
-// read by the half-warp as one 16-byte vector per lane (all 16 loads issued before any arithmetic). Every lane
-// holds 8 dims of its half's 16 rows; per query head the 16 partial dot products are summed across the
-// half-warp by a transposing butterfly (8 + 4 + 2 + 1 shuffles leave lane i with row i's full sum, where one
-// sum per row would take 4 shuffles a row), and the warp writes the head's 32 consecutive scores at once.
-constexpr int kScoreRowsPerHalf = 16;
+// Scores (runs 42, 44): a warp takes 16 positions of one K/V head, each half-warp 8 of them, a 256-byte row of
+// K read by the half-warp as one 16-byte vector per lane (all 8 loads issued before any arithmetic). Every
+// lane holds 8 dims of its half's 8 rows; per query head the partial dot products are summed across the
+// half-warp by a transposing butterfly (4 + 2 + 1 shuffles leave lanes 2i and 2i + 1 with halves of row i's
+// sum, one more shuffle adds them; one sum per row would take 4 shuffles a row), and the warp writes the head's
+// 16 consecutive scores at once. At most 64 registers a thread (8 blocks of 128 threads an SM: run 43 found
+// 167 registers, 3 blocks an SM and 1.3 waves at context 8192), and the warps loop over the tiles, the grid
+// no larger than the card holds at once.
+constexpr int kScoreRowsPerHalf = 8;
 constexpr int kScoreThreads = 128;
-__global__ void __launch_bounds__(kScoreThreads)
+constexpr int kScoreBlocksPerSm = 8;
+__global__ void __launch_bounds__(kScoreThreads, kScoreBlocksPerSm)
     attn_scores_kernel(const __half* __restrict__ q, const __half* __restrict__ kc, float* __restrict__ s, int heads,
                        int group, int ctx, float scale) {
   pdl_enter();
-  const int w = int((blockIdx.x * blockDim.x + threadIdx.x) >> 5), lane = int(threadIdx.x & 31);
-  const int sub = lane & 15, half_id = lane >> 4;
-  const int kv_heads = heads / group, chunks = (ctx + 31) / 32;
-  if (w >= kv_heads * chunks) return;  // whole warps only: the shuffles below need all 32 lanes
-  const int kvh = w / chunks, p0 = (w - kvh * chunks) * 32 + half_id * kScoreRowsPerHalf;
-  uint4 kv[kScoreRowsPerHalf];
-#pragma unroll
-  for (int j = 0; j < kScoreRowsPerHalf; ++j) {
-    const int p = p0 + j;
-    kv[j] = p < ctx ? *reinterpret_cast<const uint4*>(kc + (size_t(p) * kv_heads + kvh) * 128 + sub * 8)
-                    : make_uint4(0, 0, 0, 0);
-  }
-  for (int g = 0; g < group; ++g) {  // uniform across the warp
-    const int h = kvh * group + g;
-    const uint4 qv = *reinterpret_cast<const uint4*>(q + size_t(h) * 128 + sub * 8);
-    const std::uint32_t qw[4] = {qv.x, qv.y, qv.z, qv.w};
-    float2 qf[4];
-#pragma unroll
-    for (int e = 0; e < 4; ++e) qf[e] = __half22float2(*reinterpret_cast<const __half2*>(&qw[e]));
-    float v[kScoreRowsPerHalf];
+  const int lane = int(threadIdx.x & 31), sub = lane & 15, half_id = lane >> 4;
+  const int kv_heads = heads / group, chunks = (ctx + 2 * kScoreRowsPerHalf - 1) / (2 * kScoreRowsPerHalf);
+  const int warps = int(gridDim.x * blockDim.x) >> 5;
+  for (int w = int((blockIdx.x * blockDim.x + threadIdx.x) >> 5); w < kv_heads * chunks; w += warps) {
+    const int kvh = w / chunks;
+    const int p0 = (w - kvh * chunks) * 2 * kScoreRowsPerHalf + half_id * kScoreRowsPerHalf;
+    uint4 kv[kScoreRowsPerHalf];
 #pragma unroll
     for (int j = 0; j < kScoreRowsPerHalf; ++j) {
-      const std::uint32_t kw[4] = {kv[j].x, kv[j].y, kv[j].z, kv[j].w};
-      float d = 0.0f;
-#pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        const float2 kf = __half22float2(*reinterpret_cast<const __half2*>(&kw[e]));
-        d += kf.x * qf[e].x + kf.y * qf[e].y;
-      }
-      v[j] = d;
+      const int p = p0 + j;
+      kv[j] = p < ctx ? *reinterpret_cast<const uint4*>(kc + (size_t(p) * kv_heads + kvh) * 128 + sub * 8)
+                      : make_uint4(0, 0, 0, 0);
     }
-    // Butterfly: at offset o, a lane keeps the upper half of its rows when its bit o is set, sends the other half
-    // to its partner and adds what the partner sent; after offsets 8, 4, 2, 1 lane `sub` holds row `sub`.
+    for (int g = 0; g < group; ++g) {  // uniform across the warp
+      const int h = kvh * group + g;
+      const uint4 qv = *reinterpret_cast<const uint4*>(q + size_t(h) * 128 + sub * 8);
+      const std::uint32_t qw[4] = {qv.x, qv.y, qv.z, qv.w};
+      float2 qf[4];
 #pragma unroll
-    for (int o = 8, n = kScoreRowsPerHalf / 2; o > 0; o >>= 1, n >>= 1) {
-      const bool upper = (sub & o) != 0;
+      for (int e = 0; e < 4; ++e) qf[e] = __half22float2(*reinterpret_cast<const __half2*>(&qw[e]));
+      float v[kScoreRowsPerHalf];
 #pragma unroll
-      for (int j = 0; j < n; ++j) {
-        const float keep = upper ? v[j + n] : v[j];
-        const float send = upper ? v[j] : v[j + n];
-        v[j] = keep + __shfl_xor_sync(0xffffffffu, send, o);
+      for (int j = 0; j < kScoreRowsPerHalf; ++j) {
+        const std::uint32_t kw[4] = {kv[j].x, kv[j].y, kv[j].z, kv[j].w};
+        float d = 0.0f;
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const float2 kf = __half22float2(*reinterpret_cast<const __half2*>(&kw[e]));
+          d += kf.x * qf[e].x + kf.y * qf[e].y;
+        }
+        v[j] = d;
       }
+      // Butterfly: at offset o, a lane keeps the upper half of its rows when its bit o is set, sends the other
+      // half to its partner and adds what the partner sent; after offsets 8, 4, 2 lane `sub` holds part of row
+      // sub / 2, and offset 1 adds the two parts.
+#pragma unroll
+      for (int o = 8, n = kScoreRowsPerHalf / 2; n >= 1; o >>= 1, n >>= 1) {
+        const bool upper = (sub & o) != 0;
+#pragma unroll
+        for (int j = 0; j < n; ++j) {
+          const float keep = upper ? v[j + n] : v[j];
+          const float send = upper ? v[j] : v[j + n];
+          v[j] = keep + __shfl_xor_sync(0xffffffffu, send, o);
+        }
+      }
+      v[0] += __shfl_xor_sync(0xffffffffu, v[0], 1);
+      const int p = p0 + (sub >> 1);
+      if ((sub & 1) == 0 && p < ctx) s[size_t(h) * ctx + p] = v[0] * scale;
     }
-    if (p0 + sub < ctx) s[size_t(h) * ctx + p0 + sub] = v[0] * scale;
   }
 }
 
@@ -162,13 +171,14 @@ __global__ void __launch_bounds__(kScoreThreads)
 // kSoftmaxVectors 16-byte vectors of it at once, the block reduces the maximum, then the sum of exponentials
 // (each a warp's shuffles, then warp 0's over the warps' partials), and the probabilities are written from the
 // registers (run 39; before, three passes over the row in global memory by 256 threads: 10.6 µs a row of
-// 8192 in run 37). Threads: a multiple of 32 from 64 to 1024, enough for ctx / (4 x kSoftmaxVectors); rows of
+// 8192 in run 37). Threads: a multiple of 32 from 64 to 1024, two vectors each up to 1024 threads, then up to
+// kSoftmaxVectors each; rows of
 // up to 32768 scores (attn_softmax_threads). Zeroes the head's output for attn_pv's accumulation.
 constexpr int kSoftmaxVectors = 8;
 constexpr int kSoftmaxMaxThreads = 1024;
 int attn_softmax_threads(int ctx) {
   const int vectors = (ctx + 3) / 4;
-  const int threads = (vectors + kSoftmaxVectors - 1) / kSoftmaxVectors;
+  const int threads = (vectors + 1) / 2;  // two vectors a thread where the block allows (run 44)
   return std::min(kSoftmaxMaxThreads, std::max(64, (threads + 31) / 32 * 32));
 }
 // The block's reduction of one value per thread (max, or sum), the result in every thread.
@@ -246,8 +256,10 @@ __global__ void __launch_bounds__(kSoftmaxMaxThreads)
 // the arithmetic;
 // the groups' sums meet in shared memory, one head at a time, and are added to the output.
 constexpr int kPvThreads = 256;
+// At most 64 registers a thread up to 2 query heads a K/V head (4 blocks of 256 threads an SM); with 4 the
+// accumulators need 80 (3 blocks an SM, as in run 43): capped at 64 they spill.
 template <int GROUP>
-__global__ void __launch_bounds__(kPvThreads)
+__global__ void __launch_bounds__(kPvThreads, GROUP <= 2 ? 4 : (GROUP == 4 ? 3 : 2))
     attn_pv_kernel(const float* __restrict__ pr, const __half* __restrict__ vc, float* __restrict__ out, int heads,
                    int ctx, int per_split) {
   __shared__ float red[kPvThreads / 16][128];
@@ -414,10 +426,12 @@ class Replayer {
         break;
       }
       case ReplayKind::attn_scores: {
-        const int warps = kv_heads() * ((plan_.context + 31) / 32);
-        launch_k(attn_scores_kernel, dim3(unsigned((warps + kScoreThreads / 32 - 1) / (kScoreThreads / 32))),
-                 dim3(kScoreThreads), s_, pdl && pdl_all_, (const __half*)b_.x.get(), kcache(op.layer), b_.scores.get(),
-                 plan_.heads, group(), plan_.context, 1.0f / std::sqrt(float(plan_.head_dim)));
+        const int tiles = kv_heads() * ((plan_.context + 2 * kScoreRowsPerHalf - 1) / (2 * kScoreRowsPerHalf));
+        const int blocks =
+            std::min((tiles + kScoreThreads / 32 - 1) / (kScoreThreads / 32), kScoreBlocksPerSm * ctx_.info.sm_count);
+        launch_k(attn_scores_kernel, dim3(unsigned(blocks)), dim3(kScoreThreads), s_, pdl && pdl_all_,
+                 (const __half*)b_.x.get(), kcache(op.layer), b_.scores.get(), plan_.heads, group(), plan_.context,
+                 1.0f / std::sqrt(float(plan_.head_dim)));
         break;
       }
       case ReplayKind::attn_softmax:
