@@ -143,6 +143,15 @@ TEST(Cli, PredictCountsAndNamesTheFrameworksCacheRebuild) {
   text = predict("cuda-graph", "table");
   ASSERT_EQ(text.code, 0) << text.err;
   EXPECT_EQ(text.out.find("rebuilding the cache"), std::string::npos) << text.out;
+  // explain names it too (the rebuild is in the elementwise class's bytes).
+  auto why = run(
+      {"explain", "--gpu", "rtx-3060-12gb", "--model", "llama-13b", "--weights", "gptq4-g128", "--context", "2048"});
+  ASSERT_EQ(why.code, 0) << why.err;
+  EXPECT_NE(why.out.find("is the framework rebuilding the cache (torch.cat"), std::string::npos) << why.out;
+  why = run({"explain", "--gpu", "rtx-3060-12gb", "--model", "llama-13b", "--weights", "gptq4-g128", "--context",
+             "2048", "--format", "json"});
+  ASSERT_EQ(why.code, 0) << why.err;
+  EXPECT_NEAR(bytes(why.out, "kv_cache_update_bytes"), bytes(hf.out, "kv_cache_update_bytes"), 1);
 }
 
 TEST(Cli, TableSaysWhenASetIsOutOfSample) {

@@ -65,7 +65,12 @@ TEST(ShowModel, LlamaOptionsAreApplied) {
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_TRUE(has(r.out, "\"context\": 4096"));
   EXPECT_TRUE(has(r.out, "\"framework\": \"llama.cpp\""));
+  EXPECT_TRUE(has(r.out, "\"kv_cache\": \"in-place\""));
   EXPECT_TRUE(has(r.out, "\"bits_per_weight\": 4.5"));
+  // transformers (GPTQ weights) rebuilds the cache every token and expands the grouped K/V heads.
+  auto hf = run({"show", "model", "llama2-70b", "--context", "4096", "--weights", "gptq4-g128"});
+  ASSERT_EQ(hf.code, 0) << hf.err;
+  EXPECT_TRUE(has(hf.out, "rebuilt every token (concatenation), grouped heads expanded")) << hf.out;
   auto p = run({"show", "model", "llama-13b", "--phase", "prefill", "--prompt-tokens", "1024", "--format", "md"});
   ASSERT_EQ(p.code, 0) << p.err;
   EXPECT_TRUE(has(p.out, "prefill"));

@@ -81,6 +81,41 @@ Json breakdown_json(const StepPrediction& s) {
   return b;
 }
 
+// Where a step's DRAM traffic goes beyond weights and activations, in words, for the notes under predict and
+// explain: fused attention re-reading K/V per query tile, and a framework rebuilding its K/V cache.
+struct TrafficNotes {
+  double kv_update_bytes = 0;  // the K/V cache update's traffic (the new entries alone when preallocated)
+  std::vector<std::string> lines;
+};
+
+TrafficNotes traffic_notes(const Request& r, const StepPrediction& s) {
+  TrafficNotes n;
+  auto bytes_text = [](double b) {
+    return b >= 1e12 ? format_sig(b / 1e12, 3) + " TB" : format_sig(b / 1e9, 3) + " GB";
+  };
+  // Fused attention whose K and V per head exceed the L2 share re-reads them from DRAM for every query
+  // tile (long prompts on any card; the survey's Ampere hires steps): say so where it weighs.
+  if (s.kv_reread_dram_bytes > 0.1 * s.dram_bytes)
+    n.lines.push_back("attention: " + bytes_text(s.kv_reread_dram_bytes) + " of the step's " +
+                      bytes_text(s.dram_bytes) +
+                      " of DRAM traffic is fused attention re-reading each head's K and V for every query tile, "
+                      "as the model assumes where they exceed the card's L2 share (the survey's RTX 30 hires "
+                      "steps fit it); query tiles running together that share them in L2 would move far less");
+  // The cache update: the new entries alone in a preallocated cache; the whole cache read and written under
+  // a framework that concatenates (transformers), plus its grouped-K/V expansion.
+  for (const auto& op : r.workload.graph.ops)
+    if (op.name.ends_with(".kv_append")) n.kv_update_bytes += op.cache_bytes + op.write_bytes;
+  if (n.kv_update_bytes > 0.1 * s.dram_bytes) {
+    const LlamaModelSpec* m = r.model->llama();
+    n.lines.push_back("K/V cache: " + bytes_text(n.kv_update_bytes) + " of the step's " + bytes_text(s.dram_bytes) +
+                      " of DRAM traffic is the framework rebuilding the cache (torch.cat of the past and the new "
+                      "K/V every token" +
+                      (m && m->n_kv_heads < m->n_heads ? ", then repeat_kv expanding the grouped heads" : "") +
+                      "); a preallocated cache (llama.cpp, exllama, --stack cuda-graph) writes only the new entries");
+  }
+  return n;
+}
+
 // ---------------------------------------------------------------- predict
 
 int predict(const std::vector<std::string>& args, Context& ctx, const CommandSpec& self) {
@@ -104,33 +139,7 @@ int predict(const std::vector<std::string>& args, Context& ctx, const CommandSpe
       " GB), " + format_sig(capacity_bytes / 1e9, 3) + " GB on the card" +
       (fits ? "" : " - does NOT fit: the figure assumes it did (offloading is not modelled)");
   if (!fits && ctx.err) *ctx.err << "gpuperf predict: warning: " << memory_note << "\n";
-  // Fused attention whose K and V per head exceed the L2 share re-reads them from DRAM for every query
-  // tile (long prompts on any card; the survey's Ampere hires steps): say so where it weighs.
-  const bool kv_rereads = s.kv_reread_dram_bytes > 0.1 * s.dram_bytes;
-  auto bytes_text = [](double b) {
-    return b >= 1e12 ? format_sig(b / 1e12, 3) + " TB" : format_sig(b / 1e9, 3) + " GB";
-  };
-  const std::string kv_note =
-      kv_rereads ? "attention: " + bytes_text(s.kv_reread_dram_bytes) + " of the step's " + bytes_text(s.dram_bytes) +
-                       " of DRAM traffic is fused attention re-reading each head's K and V for every query tile, "
-                       "as the model assumes where they exceed the card's L2 share (the survey's RTX 30 hires "
-                       "steps fit it); query tiles running together that share them in L2 would move far less"
-                 : "";
-  // The K/V cache update's traffic: the new entries alone in a preallocated cache; the whole cache read
-  // and written under a framework that concatenates (transformers), plus its grouped-K/V expansion.
-  double kv_update_bytes = 0;
-  for (const auto& op : r.workload.graph.ops)
-    if (op.name.ends_with(".kv_append")) kv_update_bytes += op.cache_bytes + op.write_bytes;
-  const bool kv_rebuilt = kv_update_bytes > 0.1 * s.dram_bytes;
-  const std::string kv_update_note =
-      kv_rebuilt ? "K/V cache: " + bytes_text(kv_update_bytes) + " of the step's " + bytes_text(s.dram_bytes) +
-                       " of DRAM traffic is the framework rebuilding the cache (torch.cat of the past and the new "
-                       "K/V every token" +
-                       (r.model->llama() && r.model->llama()->n_kv_heads < r.model->llama()->n_heads
-                            ? ", then repeat_kv expanding the grouped heads"
-                            : "") +
-                       "); a preallocated cache (llama.cpp, exllama, --stack cuda-graph) writes only the new entries"
-                 : "";
+  const TrafficNotes traffic = traffic_notes(r, s);
   if (parsed->format == Format::json) {
     Json j = Json::object();
     j.set("gpu", r.gpu->spec.id);
@@ -150,7 +159,7 @@ int predict(const std::vector<std::string>& args, Context& ctx, const CommandSpe
     j.set("kernels", s.kernels);
     j.set("dram_bytes", s.dram_bytes);
     j.set("attention_kv_reread_dram_bytes", s.kv_reread_dram_bytes);
-    j.set("kv_cache_update_bytes", kv_update_bytes);
+    j.set("kv_cache_update_bytes", traffic.kv_update_bytes);
     j.set("memory_needed_bytes", fp.total());
     j.set("memory_capacity_bytes", capacity_bytes);
     j.set("fits", fits);
@@ -177,8 +186,7 @@ int predict(const std::vector<std::string>& args, Context& ctx, const CommandSpe
          Cell(s.seconds, 5), Cell(s.host_s, 5), Cell(s.gpu_s, 5), Cell(s.compute_s, 5), Cell(s.memory_s, 5),
          Cell(s.latency_s, 5), Cell(s.idle_s, 5), std::string(to_string(s.bound))});
   t.footnotes = {"scenario: " + r.scenario_text + "; parameters: " + calibration_label(e), memory_note};
-  if (kv_rereads) t.footnotes.push_back(kv_note);
-  if (kv_rebuilt) t.footnotes.push_back(kv_update_note);
+  t.footnotes.insert(t.footnotes.end(), traffic.lines.begin(), traffic.lines.end());
   ctx.out = t.render(parsed->format);
   return 0;
 }
@@ -359,6 +367,8 @@ int explain(const std::vector<std::string>& args, Context& ctx, const CommandSpe
       j.set("clock_mhz", card_a.clock_hz / 1e6);
       j.set("core_clock_mhz", card_a.core_clock_hz / 1e6);
       j.set("breakdown", breakdown_json(sa));
+      j.set("dram_bytes", sa.dram_bytes);
+      j.set("kv_cache_update_bytes", traffic_notes(a, sa).kv_update_bytes);
       j.set("classes", t.to_json());
       ctx.out = j.dump();
       return 0;
@@ -369,6 +379,8 @@ int explain(const std::vector<std::string>& args, Context& ctx, const CommandSpe
                        std::to_string(sa.kernels) + " kernels in " + ms(sa.host_s) + "; the GPU is busy " +
                        ms(sa.gpu_s) + " and idle " + ms(sa.idle_s) + ".",
                    clocks_line(a.gpu->spec, card_a)};
+    const TrafficNotes traffic = traffic_notes(a, sa);
+    t.footnotes.insert(t.footnotes.end(), traffic.lines.begin(), traffic.lines.end());
     ctx.out = t.render(parsed->format);
     return 0;
   }

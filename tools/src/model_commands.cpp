@@ -168,7 +168,10 @@ ShowData collect(const ModelSpec& m, const po::variables_map& vm) {
     }
   } else {
     const LlamaModelSpec& l = *m.llama();
-    const LlamaScenario sc = llama_scenario_from(vm, m);
+    LlamaScenario sc = llama_scenario_from(vm, m);
+    // The graph as the framework runs it (its kernel counts are the ones shown): its K/V cache update too.
+    sc.framework_ops = true;
+    const LlamaFramework& fw = sc.weights.is_ggml() ? l.llama_cpp : l.hf;
     s.runs.push_back({std::string(to_string(sc.phase)), build_llama(l, sc), 1});
     s.footprint = memory_footprint(l, sc);
     s.weights = sc.weights;
@@ -182,7 +185,8 @@ ShowData collect(const ModelSpec& m, const po::variables_map& vm) {
     s.scenario.set("weights", to_string(sc.weights));
     s.scenario.set("kv_dtype", std::string(to_string(sc.kv_dtype)));
     s.scenario.set("attention", std::string(to_string(sc.attention)));
-    s.scenario.set("framework", sc.weights.is_ggml() ? l.llama_cpp.name : l.hf.name);
+    s.scenario.set("framework", fw.name);
+    s.scenario.set("kv_cache", fw.kv_concat ? "concat" : "in-place");
     s.scenario_rows = {{"phase", std::string(to_string(sc.phase))}};
     if (sc.phase == LlamaPhase::decode)
       s.scenario_rows.push_back({"context", Cell(sc.context)});
@@ -192,11 +196,18 @@ ShowData collect(const ModelSpec& m, const po::variables_map& vm) {
     s.scenario_rows.push_back({"weights", to_string(sc.weights)});
     s.scenario_rows.push_back({"kv dtype", std::string(to_string(sc.kv_dtype))});
     s.scenario_rows.push_back({"attention", std::string(to_string(sc.attention))});
-    s.scenario_rows.push_back({"framework", sc.weights.is_ggml() ? l.llama_cpp.name : l.hf.name});
+    s.scenario_rows.push_back({"framework", fw.name});
+    s.scenario_rows.push_back(
+        {"K/V cache",
+         std::string(fw.kv_concat ? "rebuilt every token (concatenation)" : "new entries written in place") +
+             (fw.expand_grouped_kv && l.n_kv_heads < l.n_heads ? ", grouped heads expanded" : "")});
     s.notes.push_back(
         sc.phase == LlamaPhase::decode
             ? "decode step: each of the batch's sequences produces one token; weights are read once per step."
             : "prefill: the whole prompt in one pass, ending with one sampled token per sequence.");
+    s.notes.push_back("bytes and kernels as " + fw.name +
+                      " runs them; stacks of one fused kernel per op (`kernels: one-per-op`) write the new K/V in "
+                      "place.");
   }
   return s;
 }
