@@ -217,6 +217,11 @@ std::vector<HoldoutScenario> holdout_scenarios() {
   llama("llama3-8b", "llama3-8b", "gptq4-g128", 2048);
   llama("llama3-8b", "llama3-8b", "fp16", 512);
   llama("llama3-8b", "llama3-8b", "gptq4-g128", 8192);  // a long context: 1.07 GB of K/V read per token
+  // A context that is no multiple of 4 or 16 (the softmax's scalar path, partial score tiles), and MHA at 4096
+  // (Llama 2 13B, LLaMA-13B's shapes with a 4096 context: P·V blocks of 128 positions; 3.4 GB of K/V read per
+  // token beside 6.9 GB of 4-bit weights), run 47.
+  llama("llama3-8b", "llama3-8b", "gptq4-g128", 3001);
+  llama("llama2-13b", "llama2-13b", "gptq4-g128", 4096);
   // Resolutions between the calibration's 512x512 and 2048x1152, and a larger batch.
   sd(768, 768, 1);
   sd(1024, 1024, 1);

@@ -29,10 +29,13 @@ if [ "$HOLDOUT" = --holdout ]; then
     done
   done
   for st in cuda-graph cuda-eager; do row "LLaMA-13B fp16 decode, ctx 2048 (tokens/s)" --model llama-13b --context 2048 $LD --weights fp16 --stack $st; done
-  for ctx in 2048 8192; do
+  for ctx in 2048 8192 3001; do
     for st in cuda-graph cuda-graph-pdl cuda-eager; do
       row "Llama 3.1 8B 4-bit decode, ctx $ctx (tokens/s)" --model llama3-8b --context $ctx $LD --weights gptq4-g128 --stack $st
     done
+  done
+  for st in cuda-graph cuda-graph-pdl cuda-eager; do
+    row "Llama 2 13B 4-bit decode, ctx 4096 (tokens/s)" --model llama2-13b --context 4096 $LD --weights gptq4-g128 --stack $st
   done
   for st in cuda-graph cuda-eager; do row "Llama 3.1 8B fp16 decode, ctx 512 (tokens/s)" --model llama3-8b --context 512 $LD --weights fp16 --stack $st; done
   for r in "768x768 1" "1024x1024 1" "512x512 4"; do

@@ -208,8 +208,8 @@ __global__ void __launch_bounds__(kSoftmaxMaxThreads)
   __shared__ float red[33];
   pdl_enter();
   float* row = s + size_t(blockIdx.x) * ctx;
-  const bool vec = (ctx & 3) == 0;    // every row starts 16-byte aligned
-  const int n = vec ? ctx / 4 : ctx;  // vectors (or scalars) in the row
+  const bool vec = (ctx & 3) == 0;  // every row starts 16-byte aligned: 16-byte loads, else four scalar ones
+  const int n = (ctx + 3) / 4;      // groups of four scores in the row
   const int stride = int(blockDim.x);
   float4 v[kSoftmaxVectors];
   float m = -INFINITY;
@@ -219,7 +219,13 @@ __global__ void __launch_bounds__(kSoftmaxMaxThreads)
   for (int r = 0; r < kSoftmaxVectors; ++r) {
     const int i = int(threadIdx.x) + r * stride;
     if (i < n) {
-      v[r] = vec ? reinterpret_cast<const float4*>(row)[i] : make_float4(row[i], -INFINITY, -INFINITY, -INFINITY);
+      if (vec) {
+        v[r] = reinterpret_cast<const float4*>(row)[i];
+      } else {
+        const int e = 4 * i;
+        v[r] = make_float4(row[e], e + 1 < ctx ? row[e + 1] : -INFINITY, e + 2 < ctx ? row[e + 2] : -INFINITY,
+                           e + 3 < ctx ? row[e + 3] : -INFINITY);
+      }
       m = fmaxf(m, fmaxf(fmaxf(v[r].x, v[r].y), fmaxf(v[r].z, v[r].w)));
     }
   }
@@ -227,7 +233,7 @@ __global__ void __launch_bounds__(kSoftmaxMaxThreads)
   float sum = 0.0f;
 #pragma unroll
   for (int r = 0; r < kSoftmaxVectors; ++r) {
-    if (int(threadIdx.x) + r * stride < n) {
+    if (int(threadIdx.x) + r * stride < n) {  // a -INFINITY past the row's end gives 0
       v[r].x = __expf(v[r].x - m);
       v[r].y = __expf(v[r].y - m);
       v[r].z = __expf(v[r].z - m);
@@ -240,10 +246,15 @@ __global__ void __launch_bounds__(kSoftmaxMaxThreads)
   for (int r = 0; r < kSoftmaxVectors; ++r) {
     const int i = int(threadIdx.x) + r * stride;
     if (i < n) {
+      const float4 p = make_float4(v[r].x * inv, v[r].y * inv, v[r].z * inv, v[r].w * inv);
       if (vec) {
-        reinterpret_cast<float4*>(row)[i] = make_float4(v[r].x * inv, v[r].y * inv, v[r].z * inv, v[r].w * inv);
+        reinterpret_cast<float4*>(row)[i] = p;
       } else {
-        row[i] = v[r].x * inv;
+        const int e = 4 * i;
+        row[e] = p.x;
+        if (e + 1 < ctx) row[e + 1] = p.y;
+        if (e + 2 < ctx) row[e + 2] = p.z;
+        if (e + 3 < ctx) row[e + 3] = p.w;
       }
     }
   }
