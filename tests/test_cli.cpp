@@ -143,6 +143,24 @@ TEST(Cli, PredictCountsAndNamesTheFrameworksCacheRebuild) {
   text = predict("cuda-graph", "table");
   ASSERT_EQ(text.code, 0) << text.err;
   EXPECT_EQ(text.out.find("rebuilding the cache"), std::string::npos) << text.out;
+  // --kv-cache overrides the framework: textgen with a preallocated cache moves what cuda-graph's does, and
+  // cuda-graph with a concatenating one what textgen's does.
+  auto with = [](const std::string& stack, const std::string& cache) {
+    return run({"predict", "--gpu", "rtx-3060-12gb", "--model", "llama-13b", "--weights", "gptq4-g128", "--context",
+                "2048", "--stack", stack, "--kv-cache", cache, "--format", "json"});
+  };
+  auto pre = with("textgen-gptq-2023", "in-place");
+  ASSERT_EQ(pre.code, 0) << pre.err;
+  EXPECT_NEAR(bytes(pre.out, "kv_cache_update_bytes"), bytes(fused.out, "kv_cache_update_bytes"), 1);
+  EXPECT_NE(pre.out.find("K/V cache in place"), std::string::npos) << pre.out;
+  auto cat = with("cuda-graph", "concat");
+  ASSERT_EQ(cat.code, 0) << cat.err;
+  EXPECT_NEAR(bytes(cat.out, "kv_cache_update_bytes"), bytes(hf.out, "kv_cache_update_bytes"), 1);
+  auto bad = with("cuda-graph", "static");
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("--kv-cache 'static' is unknown (expected concat or in-place)"), std::string::npos) << bad.err;
+  auto sd = run({"predict", "--gpu", "rtx-4090", "--model", "sd15", "--kv-cache", "concat"});
+  EXPECT_EQ(sd.code, 2) << sd.out;
   // explain names it too (the rebuild is in the elementwise class's bytes).
   auto why = run(
       {"explain", "--gpu", "rtx-3060-12gb", "--model", "llama-13b", "--weights", "gptq4-g128", "--context", "2048"});

@@ -111,7 +111,7 @@ TrafficNotes traffic_notes(const Request& r, const StepPrediction& s) {
                       " of DRAM traffic is the framework rebuilding the cache (torch.cat of the past and the new "
                       "K/V every token" +
                       (m && m->n_kv_heads < m->n_heads ? ", then repeat_kv expanding the grouped heads" : "") +
-                      "); a preallocated cache (llama.cpp, exllama, --stack cuda-graph) writes only the new entries");
+                      "); a preallocated cache (llama.cpp, exllama, --kv-cache in-place) writes only the new entries");
   }
   return n;
 }

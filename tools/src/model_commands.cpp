@@ -186,7 +186,8 @@ ShowData collect(const ModelSpec& m, const po::variables_map& vm) {
     s.scenario.set("kv_dtype", std::string(to_string(sc.kv_dtype)));
     s.scenario.set("attention", std::string(to_string(sc.attention)));
     s.scenario.set("framework", fw.name);
-    s.scenario.set("kv_cache", fw.kv_concat ? "concat" : "in-place");
+    const bool concat = sc.kv_concat ? *sc.kv_concat : fw.kv_concat;
+    s.scenario.set("kv_cache", concat ? "concat" : "in-place");
     s.scenario_rows = {{"phase", std::string(to_string(sc.phase))}};
     if (sc.phase == LlamaPhase::decode)
       s.scenario_rows.push_back({"context", Cell(sc.context)});
@@ -198,9 +199,8 @@ ShowData collect(const ModelSpec& m, const po::variables_map& vm) {
     s.scenario_rows.push_back({"attention", std::string(to_string(sc.attention))});
     s.scenario_rows.push_back({"framework", fw.name});
     s.scenario_rows.push_back(
-        {"K/V cache",
-         std::string(fw.kv_concat ? "rebuilt every token (concatenation)" : "new entries written in place") +
-             (fw.expand_grouped_kv && l.n_kv_heads < l.n_heads ? ", grouped heads expanded" : "")});
+        {"K/V cache", std::string(concat ? "rebuilt every token (concatenation)" : "new entries written in place") +
+                          (fw.expand_grouped_kv && l.n_kv_heads < l.n_heads ? ", grouped heads expanded" : "")});
     s.notes.push_back(
         sc.phase == LlamaPhase::decode
             ? "decode step: each of the batch's sequences produces one token; weights are read once per step."

@@ -11,8 +11,8 @@ namespace {
 
 const std::vector<std::string> kSdOptions = {"resolution", "batch",     "cfg",   "no-cfg",      "steps",
                                              "attention",  "precision", "hires", "hires-steps", "part"};
-const std::vector<std::string> kLlamaOptions = {"context", "prompt-tokens", "weights",  "kv-dtype",
-                                                "phase",   "batch",         "attention"};
+const std::vector<std::string> kLlamaOptions = {"context", "prompt-tokens", "weights",   "kv-dtype",
+                                                "phase",   "batch",         "attention", "kv-cache"};
 
 bool given(const po::variables_map& vm, const std::string& name) {
   auto it = vm.find(name);
@@ -87,6 +87,9 @@ void add_scenario_options(po::options_description& desc) {
       "prompt-tokens", po::value<std::string>(), "prefill: prompt length (default 512)")(
       "weights", po::value<std::string>(), "fp16|int8|gptq4-g128 (g32..g1024, or gptq4)|q4_0|q4_k (default fp16)")(
       "kv-dtype", po::value<std::string>(), "KV-cache dtype fp16|fp8|int8 (default fp16)")(
+      "kv-cache", po::value<std::string>(),
+      "concat|in-place: how the K/V cache grows each decode step (default: as the stack runs the framework - "
+      "transformers concatenates, llama.cpp and one-kernel-per-op stacks write in place)")(
       "phase", po::value<std::string>(), "decode|prefill (default decode)");
   desc.add(sd).add(llm);
 }
@@ -179,6 +182,12 @@ LlamaScenario llama_scenario_from(const po::variables_map& vm, const ModelSpec& 
     if (!a) throw UsageError("--attention '" + str(vm, "attention") + "' is unknown (expected flash or naive)");
     sc.attention = *a;
   }
+  if (given(vm, "kv-cache")) {
+    const std::string k = str(vm, "kv-cache");
+    if (k != "concat" && k != "in-place")
+      throw UsageError("--kv-cache '" + k + "' is unknown (expected concat or in-place)");
+    sc.kv_concat = k == "concat";
+  }
   if (auto e = validate(*spec, sc)) throw UsageError(*e);
   return sc;
 }
@@ -192,7 +201,8 @@ std::string describe_scenario(const Scenario& scenario, int sd_pass) {
   const std::string phase = ll.phase == LlamaPhase::prefill
                                 ? "prefill of " + std::to_string(ll.prompt_tokens) + " prompt tokens"
                                 : "decode at context " + std::to_string(ll.context);
-  return phase + ", " + std::string(to_string(ll.weights)) + " weights, batch " + std::to_string(ll.batch);
+  return phase + ", " + std::string(to_string(ll.weights)) + " weights, batch " + std::to_string(ll.batch) +
+         (ll.kv_concat ? (*ll.kv_concat ? ", K/V cache concatenated" : ", K/V cache in place") : "");
 }
 
 }  // namespace gpuperf::cli

@@ -64,6 +64,7 @@ LlamaScenario read_llama(MapReader& r) {
     if (!f) r.fail("weights", "unknown weight format '" + w + "' (fp16, int8, gptq4, gptq4-g128, q4_0, q4_k)");
     s.weights = *f;
   }
+  if (r.has("kv_cache")) s.kv_concat = r.choice("kv_cache", {"concat", "in-place"}) == "concat";
   if (r.has("kv_dtype")) {
     std::string k = r.choice("kv_dtype", {"fp16", "fp8", "int8"});
     s.kv_dtype = k == "fp16" ? DType::fp16 : k == "fp8" ? DType::fp8 : DType::int8;

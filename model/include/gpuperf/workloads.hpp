@@ -232,6 +232,9 @@ struct LlamaScenario {
   // K/V expansion apply; false: one fused kernel per op writes the new K/V in place (fused runtimes,
   // gpuperf-validate's replay). make_workload sets it from the stack.
   bool framework_ops = false;
+  // When set, how the K/V cache grows whatever the framework and stack do (`--kv-cache`, a measurement's
+  // `kv_cache:`): a what-if, or a stack run with a preallocated cache (transformers' StaticCache).
+  std::optional<bool> kv_concat;
 };
 
 // ---------------------------------------------------------------- validation (no throwing)

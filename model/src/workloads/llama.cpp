@@ -145,7 +145,8 @@ class LlamaBuilder {
       const bool framework = sc_.framework_ops;
       // Entries of K and of V per sequence after this step's update.
       const std::int64_t kv_len = prefill_ ? t : sc_.context;
-      if (framework && fw_.kv_concat && !prefill_) {
+      const bool concat = sc_.kv_concat ? *sc_.kv_concat : framework && fw_.kv_concat;
+      if (concat && !prefill_) {
         // torch.cat(past, new): the past entries are read and the whole cache written anew.
         append.cache_bytes = dbl(b) * dbl(kv_len - 1) * dbl(2 * kvd) * kvb;
         append.write_bytes = dbl(b) * dbl(kv_len) * dbl(2 * kvd) * kvb;
