@@ -303,6 +303,28 @@ TEST(Measurements, OutMajorGemmFiguresAreStatedAsTheModelsRowsTimesWeights) {
   EXPECT_DOUBLE_EQ(op.flops, 2.0 * 1280 * 154 * 768);
 }
 
+// A scenario may say how the measured stack grew its K/V cache (`kv_cache:`); without it the framework decides.
+TEST(Measurements, AScenarioMaySayHowTheKvCacheGrew) {
+  const std::string src = (fs::path(GPUPERF_SPECS_DIR) / "measurements" / "survey-llama13b-4bit.yaml").string();
+  std::ifstream in(src);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto at = text.find("  kv_dtype: fp16");
+  ASSERT_NE(at, std::string::npos);
+  text.insert(at, "  kv_cache: in-place\n");
+  const std::string id = "kv-cache-in-place-" + std::to_string(::getpid());
+  text.replace(text.find("id: survey-llama13b-4bit"), 24, "id: " + id);
+  fs::path p = fs::temp_directory_path() / (id + ".yaml");
+  std::ofstream(p) << text;
+  MeasurementSet s = load(p);
+  fs::remove(p);
+  ASSERT_EQ(s.points.size(), 9u);
+  const auto& sc = std::get<LlamaScenario>(s.points[0].scenario);
+  ASSERT_TRUE(sc.kv_concat.has_value());
+  EXPECT_FALSE(*sc.kv_concat);
+  const auto& plain = std::get<LlamaScenario>(load(src).points[0].scenario);
+  EXPECT_FALSE(plain.kv_concat.has_value());
+}
+
 TEST(Measurements, ReplayPointsLoadWithTheirOwnStacksAndScenarios) {
   MeasurementSet s = load(fs::path(GPUPERF_SPECS_DIR).parent_path() / "validate" / "results" / "h100-sxm-replay.yaml");
   // LLaMA 4-bit (graph, graph with programmatic dependent launch, eager) and fp16, SD 512x512 naive, SD
