@@ -321,8 +321,8 @@ TEST(Measurements, AScenarioMaySayHowTheKvCacheGrew) {
   const auto& sc = std::get<LlamaScenario>(s.points[0].scenario);
   ASSERT_TRUE(sc.kv_concat.has_value());
   EXPECT_FALSE(*sc.kv_concat);
-  const auto& plain = std::get<LlamaScenario>(load(src).points[0].scenario);
-  EXPECT_FALSE(plain.kv_concat.has_value());
+  const MeasurementSet survey = load(src);
+  EXPECT_FALSE(std::get<LlamaScenario>(survey.points[0].scenario).kv_concat.has_value());
 }
 
 TEST(Measurements, ReplayPointsLoadWithTheirOwnStacksAndScenarios) {
