@@ -103,8 +103,7 @@ TrafficNotes traffic_notes(const Request& r, const StepPrediction& s) {
                       "steps fit it); query tiles running together that share them in L2 would move far less");
   // The cache update: the new entries alone in a preallocated cache; the whole cache read and written under
   // a framework that concatenates (transformers), plus its grouped-K/V expansion.
-  for (const auto& op : r.workload.graph.ops)
-    if (op.name.ends_with(".kv_append")) n.kv_update_bytes += op.cache_bytes + op.write_bytes;
+  n.kv_update_bytes = kv_cache_update_bytes(r.workload.graph);
   if (n.kv_update_bytes > 0.1 * s.dram_bytes) {
     const LlamaModelSpec* m = r.model->llama();
     n.lines.push_back("K/V cache: " + bytes_text(n.kv_update_bytes) + " of the step's " + bytes_text(s.dram_bytes) +

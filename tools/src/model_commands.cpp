@@ -186,7 +186,7 @@ ShowData collect(const ModelSpec& m, const po::variables_map& vm) {
     s.scenario.set("kv_dtype", std::string(to_string(sc.kv_dtype)));
     s.scenario.set("attention", std::string(to_string(sc.attention)));
     s.scenario.set("framework", fw.name);
-    const bool concat = sc.kv_concat ? *sc.kv_concat : fw.kv_concat;
+    const bool concat = kv_cache_concatenates(l, sc);
     s.scenario.set("kv_cache", concat ? "concat" : "in-place");
     s.scenario_rows = {{"phase", std::string(to_string(sc.phase))}};
     if (sc.phase == LlamaPhase::decode)

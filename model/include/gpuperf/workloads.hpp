@@ -274,6 +274,12 @@ Graph build_llama_decode(const LlamaModelSpec& model, const LlamaScenario& scena
 Graph build_llama_prefill(const LlamaModelSpec& model, const LlamaScenario& scenario);
 // The graph of the scenario's phase.
 Graph build_llama(const LlamaModelSpec& model, const LlamaScenario& scenario);
+// Whether the scenario's step rebuilds each layer's K/V cache by concatenation (its `kv_concat` override,
+// else the framework's `kv_cache` when the stack runs the framework's ops), as build_llama builds it.
+bool kv_cache_concatenates(const LlamaModelSpec& model, const LlamaScenario& scenario);
+// The K/V cache update's traffic in a LLaMA graph (its `kv_append` ops: the new entries, or the whole cache
+// read and written where it concatenates, plus a grouped-K/V expansion); 0 for other graphs.
+double kv_cache_update_bytes(const Graph& graph);
 
 // ---------------------------------------------------------------- memory footprint
 

@@ -2,6 +2,7 @@
 // optional grouped-query K/V, SwiGLU feed-forward), with weights in fp16, int8, GPTQ or llama.cpp formats.
 #include <algorithm>
 #include <string>
+#include <string_view>
 
 #include "gpuperf/workloads.hpp"
 #include "op_builder.hpp"
@@ -59,6 +60,8 @@ Layout layout_for(const WeightFormat& f) {
 const LlamaFramework& framework_for(const LlamaModelSpec& m, const WeightFormat& f) {
   return f.is_ggml() ? m.llama_cpp : m.hf;
 }
+
+constexpr std::string_view kKvAppend = ".attn.kv_append";  // the cache update op's name suffix
 
 class LlamaBuilder {
  public:
@@ -139,14 +142,13 @@ class LlamaBuilder {
       // Rotary: q and k, with one cos and one sin row per position.
       b_.elementwise(p + ".attn.rotary", dbl(tokens) * dbl(d + kvd) + 2.0 * dbl(t) * dbl(hd),
                      dbl(tokens) * dbl(d + kvd), workloads::kFlopsRotary, fw_.rotary);
-      Op append = b_.base(p + ".attn.kv_append", OpClass::elementwise, fw_.kv_append);
+      Op append = b_.base(p + std::string(kKvAppend), OpClass::elementwise, fw_.kv_append);
       append.activation_bytes = dbl(tokens) * dbl(2 * kvd) * ab;
       append.write_bytes = dbl(tokens) * dbl(2 * kvd) * kvb;
       const bool framework = sc_.framework_ops;
       // Entries of K and of V per sequence after this step's update.
       const std::int64_t kv_len = prefill_ ? t : sc_.context;
-      const bool concat = sc_.kv_concat ? *sc_.kv_concat : framework && fw_.kv_concat;
-      if (concat && !prefill_) {
+      if (kv_cache_concatenates(m_, sc_) && !prefill_) {
         // torch.cat(past, new): the past entries are read and the whole cache written anew.
         append.cache_bytes = dbl(b) * dbl(kv_len - 1) * dbl(2 * kvd) * kvb;
         append.write_bytes = dbl(b) * dbl(kv_len) * dbl(2 * kvd) * kvb;
@@ -225,6 +227,17 @@ Graph build_llama_decode(const LlamaModelSpec& m, const LlamaScenario& sc) { ret
 Graph build_llama_prefill(const LlamaModelSpec& m, const LlamaScenario& sc) { return build(m, sc, true); }
 Graph build_llama(const LlamaModelSpec& m, const LlamaScenario& sc) {
   return build(m, sc, sc.phase == LlamaPhase::prefill);
+}
+
+bool kv_cache_concatenates(const LlamaModelSpec& m, const LlamaScenario& sc) {
+  return sc.kv_concat ? *sc.kv_concat : sc.framework_ops && framework_for(m, sc.weights).kv_concat;
+}
+
+double kv_cache_update_bytes(const Graph& g) {
+  double bytes = 0;
+  for (const auto& op : g.ops)
+    if (op.name.ends_with(kKvAppend)) bytes += op.cache_bytes + op.write_bytes;
+  return bytes;
 }
 
 MemoryFootprint memory_footprint(const LlamaModelSpec& m, const LlamaScenario& sc) {
