@@ -97,6 +97,19 @@ TEST(Cli, PrefillScenarioNamesItsPromptLengthNotTheDecodeContext) {
   EXPECT_EQ(r.out.find("context"), std::string::npos) << r.out;
 }
 
+TEST(Cli, LlamaScenarioNamesAFusedAttentionOnly) {
+  auto args = [](const char* attention) {
+    return run({"predict", "--gpu", "h100-sxm", "--model", "llama3-8b", "--weights", "gptq4-g128", "--context", "8192",
+                "--stack", "cuda-graph", "--attention", attention});
+  };
+  const auto flash = args("flash"), naive = args("naive");
+  ASSERT_EQ(flash.code, 0) << flash.err;
+  ASSERT_EQ(naive.code, 0) << naive.err;
+  EXPECT_NE(flash.out.find("decode at context 8192, gptq4-g128 weights, batch 1, flash attention"), std::string::npos)
+      << flash.out;
+  EXPECT_EQ(naive.out.find("attention"), std::string::npos) << naive.out;  // the default is not named
+}
+
 TEST(Cli, ShowGpuGivesTheTopBoostClockWhereTheSpecHasOne) {
   auto r = run({"show", "gpu", "l4", "--format", "json"});
   ASSERT_EQ(r.code, 0) << r.err;

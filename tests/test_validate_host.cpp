@@ -287,6 +287,33 @@ TEST(ValidateReplay, LlamaDecodePlanIsTheModelsGraph) {
   EXPECT_GT(f.weight_bytes, 25e9);
 }
 
+TEST(ValidateReplay, LlamaDecodeFlashPlanRunsEachAttentionAsOneDecodeOp) {
+  const ReplayPlan n = llama_decode_plan(GPUPERF_SPECS_DIR, "llama3-8b", "gptq4-g128", 8192);
+  const ReplayPlan p = llama_decode_plan(GPUPERF_SPECS_DIR, "llama3-8b", "gptq4-g128", 8192, true);
+  EXPECT_NE(p.workload, n.workload);
+  EXPECT_EQ(count_kind(p, ReplayKind::attn_decode), 32);
+  EXPECT_EQ(count_kind(p, ReplayKind::attn_scores), 0);
+  EXPECT_EQ(count_kind(p, ReplayKind::attn_softmax), 0);
+  EXPECT_EQ(count_kind(p, ReplayKind::attn_pv), 0);
+  EXPECT_EQ(count_kind(p, ReplayKind::attn_fused), 0);
+  EXPECT_EQ(p.ops.size(), n.ops.size() - 2 * 32);  // three attention ops a layer become one
+  EXPECT_EQ(p.heads / p.kv_heads, 4);
+  double nkv = 0;
+  for (const auto& op : n.ops)
+    nkv += (op.kind == ReplayKind::attn_scores || op.kind == ReplayKind::attn_pv) ? op.cache_bytes : 0;
+  for (const auto& op : p.ops) {
+    if (op.kind != ReplayKind::attn_decode) continue;
+    EXPECT_EQ(op.m, 1) << op.name;
+    EXPECT_EQ(op.n, 8192) << op.name;
+    EXPECT_EQ(op.k, 128) << op.name;
+    EXPECT_GE(op.layer, 0) << op.name;
+    // K and V of the 8 K/V heads read once: what the naive plan's scores and P·V read.
+    EXPECT_DOUBLE_EQ(op.cache_bytes, 2.0 * 8192 * 8 * 128 * 2) << op.name;
+  }
+  EXPECT_DOUBLE_EQ(nkv, 32 * 2.0 * 8192 * 8 * 128 * 2);
+  EXPECT_DOUBLE_EQ(p.weight_bytes, n.weight_bytes);
+}
+
 TEST(ValidateReplay, SdUnetPlanRunsEveryMatrixOpAsAGemm) {
   const ReplayPlan p = sd_unet_plan(GPUPERF_SPECS_DIR, "sd15", 512, 1, true);
   int gemms = 0;
@@ -419,8 +446,17 @@ TEST(ValidateReplay, HoldoutScenariosBuildPlansAndLoadAsPoints) {
     f.points.push_back({h.model_id, "cuda-graph", h.llm ? "tokens/s" : "it/s", h.scenario, 10, ""});
     f.points.push_back({h.model_id, "cuda-eager", h.llm ? "tokens/s" : "it/s", h.scenario, 9, ""});
   }
-  // None of them is a scenario the calibration's replay file holds.
-  for (const auto& h : hs) EXPECT_FALSE(h.model_id == "llama-13b" && h.context == 512) << h.tag;
+  // None of them is a scenario the calibration's replay file holds (LLaMA-13B at context 512 naive).
+  for (const auto& h : hs) EXPECT_FALSE(h.model_id == "llama-13b" && h.context == 512 && !h.flash) << h.tag;
+  // The fused decode attention at the calibration's shape, with the step's fused variants, and at length.
+  int flash = 0;
+  for (const auto& h : hs) {
+    if (!h.flash) continue;
+    ++flash;
+    EXPECT_NE(h.scenario.find("attention: flash"), std::string::npos) << h.tag;
+    EXPECT_GT(count_kind(holdout_plan(GPUPERF_SPECS_DIR, h), ReplayKind::attn_decode), 0) << h.tag;
+  }
+  EXPECT_GE(flash, 3);
   std::vector<LoadedPoint> pts;
   EXPECT_NO_THROW(pts = write_and_load(f)) << to_yaml(f);
   EXPECT_EQ(pts.size(), 2 * hs.size());

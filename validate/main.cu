@@ -100,9 +100,11 @@ ReplayPointsFile replay_points_file(const Context& ctx, const std::string& card_
         "sizes and contexts, other SD resolutions and batches), run like the replay's and kept out of every fit, "
         "to check the model's predictions (tokens/s or it/s = 1 / measured step time).";
     f.conditions = run_on + "Decode steps at batch 1 (" + gemv +
-                   ", fp16 GEMVs and lm_head by cuBLAS, naive attention over the fp16 KV cache, small ops as "
-                   "byte-moving kernels); SD 1.5 UNet steps with CFG, convs and matmuls as cuBLAS GEMMs, attention "
-                   "by gpuperf-validate's fused kernel. Stacks as in the replay file.";
+                   ", fp16 GEMVs and lm_head by cuBLAS, attention over the fp16 KV cache naive (scores, softmax and "
+                   "P.V kernels) or, in the scenarios with attention: flash, gpuperf-validate's fused decode kernel "
+                   "(positions split over blocks, combined by the last), small ops as byte-moving kernels); SD 1.5 "
+                   "UNet steps with CFG, convs and matmuls as cuBLAS GEMMs, attention by gpuperf-validate's fused "
+                   "kernel. Stacks as in the replay file.";
     f.points = ctx.holdout_points;
   }
   f.sources = {"measured by gpuperf-validate on " + d.name + ", " + date + " (validate/RUNS.md)"};

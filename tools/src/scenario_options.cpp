@@ -201,7 +201,9 @@ std::string describe_scenario(const Scenario& scenario, int sd_pass) {
   const std::string phase = ll.phase == LlamaPhase::prefill
                                 ? "prefill of " + std::to_string(ll.prompt_tokens) + " prompt tokens"
                                 : "decode at context " + std::to_string(ll.context);
+  // LLaMA's default attention is naive (scores, softmax, P·V): only the fused kernel is named.
   return phase + ", " + std::string(to_string(ll.weights)) + " weights, batch " + std::to_string(ll.batch) +
+         (ll.attention == AttentionKind::flash ? ", flash attention" : "") +
          (ll.kv_concat ? (*ll.kv_concat ? ", K/V cache concatenated" : ", K/V cache in place") : "");
 }
 

@@ -31,6 +31,8 @@ const char* to_string(ReplayKind k) {
       return "attn_pv";
     case ReplayKind::attn_fused:
       return "attn_fused";
+    case ReplayKind::attn_decode:
+      return "attn_decode";
     case ReplayKind::bytes:
       return "bytes";
   }
@@ -66,8 +68,11 @@ ReplayOp to_replay(const Op& op) {
   const bool matrix = op.op_class == OpClass::gemm || op.op_class == OpClass::conv ||
                       op.op_class == OpClass::dequant_gemv || op.op_class == OpClass::dequant_gemm;
   if (op.op_class == OpClass::attention) {
-    if (op.cache_bytes > 0) throw std::invalid_argument("replay: fused attention op '" + op.name + "' reads a cache");
-    r.kind = ReplayKind::attn_fused;
+    // Over the K/V cache: one query a head (decode); else queries and keys both the op's own tensors.
+    if (op.cache_bytes > 0 && op.gemm.m != 1)
+      throw std::invalid_argument("replay: fused attention op '" + op.name + "' reads a cache with " +
+                                  std::to_string(op.gemm.m) + " queries a head");
+    r.kind = op.cache_bytes > 0 ? ReplayKind::attn_decode : ReplayKind::attn_fused;
     return r;
   }
   if (matrix && op.cache_bytes > 0) {
@@ -132,7 +137,7 @@ const ModelSpec& model_or_throw(const std::vector<ModelSpec>& models, const std:
 }  // namespace
 
 ReplayPlan llama_decode_plan(const std::string& specs_dir, const std::string& model_id, const std::string& weights,
-                             int context) {
+                             int context, bool flash) {
   const auto models = io::load_models(specs_dir);
   const ModelSpec& ms = model_or_throw(models, model_id);
   if (!ms.llama()) throw std::invalid_argument("replay: '" + model_id + "' is not a LLaMA model");
@@ -144,10 +149,10 @@ ReplayPlan llama_decode_plan(const std::string& specs_dir, const std::string& mo
   if (!wf) throw std::invalid_argument("replay: unknown weight format '" + weights + "'");
   sc.weights = *wf;
   sc.kv_dtype = DType::fp16;
-  sc.attention = AttentionKind::naive;
+  sc.attention = flash ? AttentionKind::flash : AttentionKind::naive;
   if (auto bad = gpuperf::validate(*ms.llama(), sc)) throw std::invalid_argument("replay: " + *bad);
   ReplayPlan p = plan_of(build_llama_decode(*ms.llama(), sc));
-  p.workload = model_id + " decode ctx " + std::to_string(context) + " " + weights;
+  p.workload = model_id + " decode ctx " + std::to_string(context) + " " + weights + (flash ? " flash" : "");
   p.layers = int(ms.llama()->n_layers);
   p.heads = int(ms.llama()->n_heads);
   p.kv_heads = int(ms.llama()->n_kv_heads);
@@ -183,14 +188,17 @@ ReplayPlan sd_unet_plan(const std::string& specs_dir, const std::string& model_i
 
 std::vector<HoldoutScenario> holdout_scenarios() {
   std::vector<HoldoutScenario> v;
-  auto llama = [&](const char* model, const char* tag_model, const char* weights, int context) {
+  auto llama = [&](const char* model, const char* tag_model, const char* weights, int context, bool flash = false,
+                   bool variants = false) {
     HoldoutScenario h;
-    h.tag = std::string(tag_model) + "-decode-ctx" + std::to_string(context) + "-" + weights;
+    h.tag = std::string(tag_model) + "-decode-ctx" + std::to_string(context) + "-" + weights + (flash ? "-flash" : "");
     h.model_id = model;
     h.weights = weights;
     h.context = context;
+    h.flash = flash;
+    h.variants = variants;
     h.scenario = "{phase: decode, context: " + std::to_string(context) + ", batch: 1, weights: " + weights +
-                 ", kv_dtype: fp16, attention: naive}";
+                 ", kv_dtype: fp16, attention: " + (flash ? "flash" : "naive") + "}";
     v.push_back(h);
   };
   auto sd = [&](int width, int height, int batch) {
@@ -222,6 +230,12 @@ std::vector<HoldoutScenario> holdout_scenarios() {
   // token beside 6.9 GB of 4-bit weights), run 47.
   llama("llama3-8b", "llama3-8b", "gptq4-g128", 3001);
   llama("llama2-13b", "llama2-13b", "gptq4-g128", 4096);
+  // Fused decode attention (flash decoding: one kernel a layer, the positions split over CTAs, the last CTA of a
+  // K/V head combining the partial softmaxes), which the model describes as one attention op: at the
+  // calibration's shape (with the fused-GEMV variants: the step's best form), and at long contexts.
+  llama("llama-13b", "llama13b", "gptq4-g128", 512, true, true);
+  llama("llama3-8b", "llama3-8b", "gptq4-g128", 8192, true);
+  llama("llama2-13b", "llama2-13b", "gptq4-g128", 4096, true);
   // Resolutions between the calibration's 512x512 and 2048x1152, and a larger batch.
   sd(768, 768, 1);
   sd(1024, 1024, 1);
@@ -230,7 +244,7 @@ std::vector<HoldoutScenario> holdout_scenarios() {
 }
 
 ReplayPlan holdout_plan(const std::string& specs_dir, const HoldoutScenario& h) {
-  return h.llm ? llama_decode_plan(specs_dir, h.model_id, h.weights, h.context)
+  return h.llm ? llama_decode_plan(specs_dir, h.model_id, h.weights, h.context, h.flash)
                : sd_unet_plan(specs_dir, h.model_id, h.width, h.height, h.batch, true, true);
 }
 

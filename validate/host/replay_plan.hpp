@@ -20,6 +20,7 @@ enum class ReplayKind {
   attn_softmax,  // decode attention: softmax over the scores
   attn_pv,       // decode attention: probabilities x V (reads the layer's V cache)
   attn_fused,    // fused (flash) attention: m = queries, n = keys, k = head dim, batch = images x heads
+  attn_decode,   // fused decode attention over the K/V cache (flash decoding: the positions split over CTAs)
   bytes,         // any other op: a kernel reading its input bytes and writing its output bytes
 };
 const char* to_string(ReplayKind k);
@@ -48,10 +49,11 @@ struct ReplayPlan {
   int layers = 0, heads = 0, kv_heads = 0, head_dim = 0, context = 0;
 };
 
-// LLaMA decode step (batch 1, naive attention, fp16 KV cache) of `model_id` from <specs>/models.
+// LLaMA decode step (batch 1, fp16 KV cache) of `model_id` from <specs>/models, with naive attention (scores,
+// softmax and P·V ops) or, with `flash`, one fused attention op per layer (attn_decode).
 // `weights`: a weight format name the model library knows ("gptq4-g128", "fp16").
 ReplayPlan llama_decode_plan(const std::string& specs_dir, const std::string& model_id, const std::string& weights,
-                             int context);
+                             int context, bool flash = false);
 // Stable Diffusion UNet step (fp16, naive attention) at `side` x `side` pixels, `batch` images, CFG.
 ReplayPlan sd_unet_plan(const std::string& specs_dir, const std::string& model_id, int side, int batch, bool cfg);
 // The same at `width` x `height` pixels, with fused (flash) attention when `flash`: each attention is one
@@ -67,9 +69,11 @@ struct HoldoutScenario {
   std::string tag;       // measurement id part, e.g. "llama7b-decode-ctx512-fp16"
   std::string model_id;  // llama-7b, sd15, ...
   bool llm = true;
-  // LLaMA decode (batch 1, naive attention, fp16 KV cache)
+  // LLaMA decode (batch 1, fp16 KV cache; naive attention, or fused with `flash`)
   std::string weights;  // gptq4-g128 or fp16
   int context = 0;
+  bool flash = false;
+  bool variants = false;  // also the fused-GEMV variants of the calibration's replays (the step's best form)
   // SD UNet step with CFG and fused attention
   int width = 0, height = 0, batch = 0;
   std::string scenario;  // the points file's scenario (a YAML flow map)

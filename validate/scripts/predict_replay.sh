@@ -38,6 +38,14 @@ if [ "$HOLDOUT" = --holdout ]; then
     row "Llama 2 13B 4-bit decode, ctx 4096 (tokens/s)" --model llama2-13b --context 4096 $LD --weights gptq4-g128 --stack $st
   done
   for st in cuda-graph cuda-eager; do row "Llama 3.1 8B fp16 decode, ctx 512 (tokens/s)" --model llama3-8b --context 512 $LD --weights fp16 --stack $st; done
+  # Fused decode attention (one kernel a layer, flash decoding), stop 17.
+  LF="--kv-dtype fp16 --attention flash --weights gptq4-g128"
+  for m in "llama-13b 512 LLaMA-13B" "llama3-8b 8192 Llama-3.1-8B" "llama2-13b 4096 Llama-2-13B"; do
+    set -- $m
+    for st in cuda-graph cuda-graph-pdl cuda-eager; do
+      row "$3 4-bit decode, ctx $2, fused attention (tokens/s)" --model "$1" --context "$2" $LF --stack $st
+    done
+  done
   for r in "768x768 1" "1024x1024 1" "512x512 4"; do
     set -- $r
     for st in cuda-graph cuda-eager; do
