@@ -17,6 +17,7 @@
 
 #include "attention.cuh"
 #include "gemv_q4.cuh"
+#include "ptx.cuh"
 
 namespace gpuperf::validate {
 
@@ -24,27 +25,12 @@ namespace {
 
 constexpr int kKeysPerTile = 64;
 
-__device__ __forceinline__ void cp_async16(void* smem, const void* gmem, bool valid) {
-  const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(smem));
-  const int n = valid ? 16 : 0;  // 0: the 16 bytes are zero-filled, nothing is read
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(s), "l"(gmem), "r"(n) : "memory");
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
-__device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_group 0;\n" ::: "memory"); }
-
-__device__ __forceinline__ void mma16816(float (&c)[4], const std::uint32_t (&a)[4], std::uint32_t b0,
-                                         std::uint32_t b1) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-      "{%0,%1,%2,%3};\n"
-      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
-__device__ __forceinline__ void ldmatrix_x2_trans(std::uint32_t& r0, std::uint32_t& r1, const void* smem_row) {
-  const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(smem_row));
-  asm volatile("ldmatrix.sync.aligned.m8n8.x2.trans.shared.b16 {%0,%1}, [%2];\n" : "=r"(r0), "=r"(r1) : "r"(s));
-}
+using ptx::cp_async16;
+using ptx::cp_async_commit;
+using ptx::ldmatrix_x2_trans;
+using ptx::mma16816;
+using ptx::pack_half2;
+__device__ __forceinline__ void cp_async_wait_all() { ptx::cp_async_wait<0>(); }
 
 // 2^x on the special-function unit, flushing denormals (exp2f adds a range fix-up around the same MUFU op).
 __device__ __forceinline__ float ex2(float x) {
@@ -63,11 +49,6 @@ __device__ __forceinline__ float score_exp(float s, float scale_log2, float neg_
     return fminf(e, 2.0f * ex2(fmaf(s, scale_log2, neg_max - 1.0f)));
   else
     return e;
-}
-
-__device__ __forceinline__ std::uint32_t pack_half2(float lo, float hi) {
-  const __half2 h = __floats2half2_rn(lo, hi);
-  return *reinterpret_cast<const std::uint32_t*>(&h);
 }
 
 __device__ __forceinline__ void pdl_enter_attn() {

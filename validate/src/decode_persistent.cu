@@ -25,6 +25,7 @@
 #include "decode_persistent.cuh"
 #include "gemv_q4.cuh"
 #include "gemv_q4_stream.cuh"
+#include "ptx.cuh"
 
 namespace gpuperf::validate {
 
@@ -413,16 +414,9 @@ __global__ void __launch_bounds__(WARPS * 32, MINB) decode_persistent_kernel(Par
 // up to NS * 544 bytes per warp (32 warps x 10 items: 174 KB per SM, ~23 MB on the card, 7-8 us of DRAM
 // time) against 3 items per warp in registers in the ring kernel above.
 
-__device__ __forceinline__ void cp_async16(void* dst, const void* src) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(static_cast<unsigned>(__cvta_generic_to_shared(dst))),
-               "l"(src)
-               : "memory");
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
-template <int N>
-__device__ __forceinline__ void cp_async_wait() {
-  asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory");
-}
+using ptx::cp_async16;
+using ptx::cp_async_commit;
+using ptx::cp_async_wait;
 
 // Warp `warp`'s run of a GEMV phase for block b: items [i0, i0 + cnt) of the block's rows * T items.
 template <int WARPS>

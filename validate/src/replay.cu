@@ -31,6 +31,7 @@
 #include "common.cuh"
 #include "decode_persistent.cuh"
 #include "gemv_q4.cuh"
+#include "ptx.cuh"
 #include "replay_layout.hpp"
 
 namespace gpuperf::validate {
@@ -358,17 +359,9 @@ DecodeSplit decode_split(int ctx, int kv_heads, int sms) {
   const int chunk = std::clamp(((ctx + want - 1) / want + kDecTile - 1) / kDecTile * kDecTile, kDecTile, kDecMaxChunk);
   return {(ctx + chunk - 1) / chunk, chunk, std::min(kDecStages, 2 * (chunk / kDecTile))};
 }
-__device__ __forceinline__ void cp_async16(void* smem, const void* gmem) {
-  asm volatile(
-      "cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(static_cast<std::uint32_t>(__cvta_generic_to_shared(smem))),
-      "l"(gmem)
-      : "memory");
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
-template <int N>
-__device__ __forceinline__ void cp_async_wait() {
-  asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory");
-}
+using ptx::cp_async16;
+using ptx::cp_async_commit;
+using ptx::cp_async_wait;
 // Requests tile `t` of the block's 2T (K tiles, then V tiles) into `stage`; rows past the chunk and the row
 // at position `skip` are not requested (never read, or written after the PDL wait).
 __device__ __forceinline__ void dec_issue(uint4* stage, const __half* kb, const __half* vb, int kv_heads, int p0,
@@ -385,23 +378,11 @@ __device__ __forceinline__ void dec_issue(uint4* stage, const __half* kb, const 
     if (p < p1 && p != skip) cp_async16(dst + u * 8 * kDecRowVectors, src + u * step);
   }
 }
-// Tensor-core helpers (as attention.cu's): D += A B with mma.sync m16n8k16 (A row-major 16x16, B "col" 16x8,
-// fp16 in, fp32 accumulate), B fragments of a row-major [k][n] tile by ldmatrix.trans.
+// A's rows 8-15 are zero: at most 8 query heads a K/V head.
 __device__ __forceinline__ void dec_mma(float (&c)[4], std::uint32_t a0, std::uint32_t a2, std::uint32_t b0,
                                         std::uint32_t b1) {
-  // A's rows 8-15 (a1, a3) are zero: at most 8 query heads a K/V head.
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-      : "r"(a0), "r"(0u), "r"(a2), "r"(0u), "r"(b0), "r"(b1));
-}
-__device__ __forceinline__ void dec_ldmatrix_x2_trans(std::uint32_t& r0, std::uint32_t& r1, const void* smem_row) {
-  const unsigned a = static_cast<unsigned>(__cvta_generic_to_shared(smem_row));
-  asm volatile("ldmatrix.sync.aligned.m8n8.x2.trans.shared.b16 {%0,%1}, [%2];\n" : "=r"(r0), "=r"(r1) : "r"(a));
-}
-__device__ __forceinline__ std::uint32_t dec_pack(float lo, float hi) {
-  const __half2 h = __floats2half2_rn(lo, hi);
-  return *reinterpret_cast<const std::uint32_t*>(&h);
+  const std::uint32_t a[4] = {a0, 0u, a2, 0u};
+  ptx::mma16816(c, a, b0, b1);
 }
 template <int GROUP>
 __global__ void __launch_bounds__(kDecThreads)
@@ -456,8 +437,8 @@ __global__ void __launch_bounds__(kDecThreads)
       if (g < GROUP) {
         const float2 a = __half22float2(*reinterpret_cast<const __half2*>(qh + 16 * k));
         const float2 b = __half22float2(*reinterpret_cast<const __half2*>(qh + 16 * k + 8));
-        qa[k][0] = dec_pack(a.x * scale, a.y * scale);
-        qa[k][1] = dec_pack(b.x * scale, b.y * scale);
+        qa[k][0] = ptx::pack_half2(a.x * scale, a.y * scale);
+        qa[k][1] = ptx::pack_half2(b.x * scale, b.y * scale);
       } else {
         qa[k][0] = qa[k][1] = 0u;
       }
@@ -540,7 +521,7 @@ __global__ void __launch_bounds__(kDecThreads)
 #pragma unroll
         for (int nt = 0; nt < 4; ++nt) {
           std::uint32_t b0, b1;
-          dec_ldmatrix_x2_trans(b0, b1, vr + nt * 8);
+          ptx::ldmatrix_x2_trans(b0, b1, vr + nt * 8);
           dec_mma(acc[nt], a0, a2, b0, b1);
         }
       }
@@ -687,6 +668,15 @@ class Replayer {
 
   void issue(const ReplayOp& op, size_t i, bool pdl) {
     if (epi_ && op.kind == ReplayKind::bytes && absorbed_op(op.name)) return;
+    if (merge_ && op.kind == ReplayKind::bytes && !io_[i].flow) {
+      // A run of consecutive byte ops as one kernel moving all their bytes (launched at the run's first op).
+      if (merge_bytes_[i].first == 0) return;
+      const size_t n = merge_bytes_[i].first, nw = merge_bytes_[i].second;
+      const size_t grid =
+          std::max<size_t>(1, std::min<size_t>((std::max(n, nw) + 255) / 256, size_t(ctx_.info.sm_count) * 8));
+      launch_k(bytes_kernel, dim3(unsigned(grid)), dim3(256), s_, pdl && pdl_all_, io_[i].src[0], n, io_[i].dst, nw);
+      return;
+    }
     switch (op.kind) {
       case ReplayKind::gemv_q4: {
         if (fused_ && group_head_[i] != i) break;  // launched with its group's head
@@ -830,6 +820,15 @@ class Replayer {
   // the down GEMV's, the two residual adds into the o and down GEMVs' epilogues (5 of a layer's 7 small
   // kernels gone), as fused inference engines do. Reported apart from the model's op list.
   void set_epi(bool epi) { epi_ = epi; }
+  // With `merge` (stop 17), each run of consecutive byte-moving ops (a residual add and the next RMSNorm, the
+  // rotary and the K/V append) is one kernel that moves all their bytes, as engines fuse small ops with each
+  // other (e.g. a fused add + RMSNorm) rather than into the GEMVs (the `epi` mode). Not the model's op list.
+  void set_merge(bool merge) { merge_ = merge; }
+  int merged_launches() const {
+    int n = 0;
+    for (const auto& m : merge_bytes_) n += m.first > 0 ? 1 : 0;
+    return n;
+  }
   // Where the ops with activations read and write (dataflow only where the replayer was made with it).
   void set_placement(Placement p) {
     placement_ = p == Placement::dataflow && !flow_io_.empty() ? Placement::dataflow : Placement::shared;
@@ -1241,6 +1240,18 @@ class Replayer {
       allow(attn_decode_kernel<4>);
       allow(attn_decode_kernel<8>);
     }
+    // Runs of consecutive byte ops, merged into one kernel (set_merge), read and write their sums.
+    for (size_t i = 0; i < plan_.ops.size();) {
+      double r = 0, w = 0;
+      size_t j = i;
+      for (; j < plan_.ops.size() && plan_.ops[j].kind == ReplayKind::bytes; ++j) {
+        r += align256(plan_.ops[j].weight_bytes + plan_.ops[j].activation_bytes + plan_.ops[j].cache_bytes);
+        w += align256(plan_.ops[j].write_bytes);
+      }
+      max_r = std::max(max_r, r);
+      max_w = std::max(max_w, w);
+      i = j > i ? j : i + 1;
+    }
     b_.src = DeviceBuffer<unsigned char>(align256(max_r));
     b_.dst = DeviceBuffer<unsigned char>(align256(max_w));
     GV_CUDA(cudaMemsetAsync(b_.src.get(), 0x3C, b_.src.bytes(), s_));
@@ -1282,6 +1293,13 @@ class Replayer {
         o.a = b_.ga.get();
         o.d = b_.gc.get();
       }
+    }
+    merge_bytes_.assign(count, {0, 0});
+    for (size_t i = 0, head = 0; i < count; ++i) {
+      if (plan_.ops[i].kind != ReplayKind::bytes) continue;
+      if (i == 0 || plan_.ops[i - 1].kind != ReplayKind::bytes) head = i;
+      merge_bytes_[head].first += shared_io_[i].n[0];
+      merge_bytes_[head].second += shared_io_[i].nw;
     }
     if (dataflow) {
       layout_ = dataflow_layout(plan_.ops, ctx_.info.l2_bytes);
@@ -1342,6 +1360,10 @@ class Replayer {
   bool fused_ = false;
   bool pdl_all_ = false;
   bool epi_ = false;
+  bool merge_ = false;
+  // Per op: for the first byte op of a run of consecutive ones, the run's 16-byte vectors read and written
+  // (shared placement); (0, 0) for the others.
+  std::vector<std::pair<size_t, size_t>> merge_bytes_;
   FlowLayout layout_;
   std::vector<OpIo> shared_io_, flow_io_;  // per op, in each placement
   Placement placement_ = Placement::shared;
@@ -1439,23 +1461,27 @@ ReplayResult replay(Context& ctx, const ReplayPlan& plan, const std::string& tag
   if (has_q4 && res.graph_pdl_ok) {
     struct Variant {
       const char* mode;
-      bool all, fused, epi;
+      bool all, fused, epi, merge;
     };
     const bool epi_ok = llm && !light && r.check_epi();
     for (const Variant v :
-         {Variant{"graph-pdl-all", true, false, false}, Variant{"graph-pdl-fused", false, true, false},
-          Variant{"graph-pdl-all-fused", true, true, false}, Variant{"graph-pdl-all-fused-epi", true, true, true}}) {
+         {Variant{"graph-pdl-all", true, false, false, false}, Variant{"graph-pdl-fused", false, true, false, false},
+          Variant{"graph-pdl-all-fused", true, true, false, false},
+          Variant{"graph-pdl-all-fused-epi", true, true, true, false},
+          Variant{"graph-pdl-all-fused-merged", true, true, false, true}}) {
       if (v.epi && !epi_ok) continue;
       if (light && v.fused) continue;  // the fused variants (the epilogue one is fused too)
       r.set_fused(v.fused);
       r.set_pdl_all(v.all);
       r.set_epi(v.epi);
+      r.set_merge(v.merge);
       try {
         t = time_graph(
             s, reps, 1, [&] { r.issue_all(true); }, &clocks);
         auto c = cond(v.mode, "all");
         if (v.fused) c.push_back({"gemv_launches", std::int64_t(r.fused_launches())});
         if (v.epi) c.push_back({"small_ops_folded", std::int64_t(r.absorbed_ops())});
+        if (v.merge) c.push_back({"byte_op_launches", std::int64_t(r.merged_launches())});
         m = make_measurement("replay-" + tag + "-" + v.mode, "replay_ms", "ms", to_ms(t), c);
         add_clock(m);
         if (v.all && v.fused && !v.epi) res.fused_ms = m.value;
@@ -1480,6 +1506,7 @@ ReplayResult replay(Context& ctx, const ReplayPlan& plan, const std::string& tag
     r.set_fused(false);
     r.set_pdl_all(false);
     r.set_epi(false);
+    r.set_merge(false);
   }
   // Per op class: a graph of only that class's ops (with PDL where the full graph used it). In the
   // dataflow placement each op keeps its step's addresses, so what it reads as "the previous op's output"
