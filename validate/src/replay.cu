@@ -114,19 +114,7 @@ constexpr int kScoreThreads = 128;
 constexpr int kScoreBlocksPerSm = 8;
 __global__ void __launch_bounds__(kScoreThreads, kScoreBlocksPerSm)
     attn_scores_kernel(const __half* __restrict__ q, const __half* __restrict__ kc, float* __restrict__ s, int heads,
-                       int group, int ctx, float scale, const char* pf, size_t pf_bytes) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  // (stop 17, the replay's `-pfo` variant) `pf_bytes` of the layer's o projection weights into L2, by bulk
-  // prefetches of up to 64 KB spread over the blocks, while attention leaves DRAM mostly idle; before the wait
-  // (the weights depend on nothing).
-  if (pf_bytes > 0 && threadIdx.x == 0) {
-    constexpr size_t kChunk = size_t(64) << 10;
-    for (size_t off = size_t(blockIdx.x) * kChunk; off < pf_bytes; off += size_t(gridDim.x) * kChunk) {
-      const unsigned n = unsigned(min(kChunk, pf_bytes - off));
-      asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(pf + off), "r"(n) : "memory");
-    }
-  }
-#endif
+                       int group, int ctx, float scale) {
   pdl_enter();
   const int lane = int(threadIdx.x & 31), sub = lane & 15, half_id = lane >> 4;
   const int kv_heads = heads / group, chunks = (ctx + 2 * kScoreRowsPerHalf - 1) / (2 * kScoreRowsPerHalf);
@@ -745,8 +733,7 @@ class Replayer {
             std::min((tiles + kScoreThreads / 32 - 1) / (kScoreThreads / 32), kScoreBlocksPerSm * ctx_.info.sm_count);
         launch_k(attn_scores_kernel, dim3(unsigned(blocks)), dim3(kScoreThreads), s_, pdl && pdl_all_,
                  (const __half*)b_.x.get(), kcache(op.layer), b_.scores.get(), plan_.heads, group(), plan_.context,
-                 1.0f / std::sqrt(float(plan_.head_dim)), prefetch_o_ ? o_weights(op.layer) : nullptr,
-                 prefetch_o_ ? o_bytes(op.layer) : size_t(0));
+                 1.0f / std::sqrt(float(plan_.head_dim)));
         break;
       }
       case ReplayKind::attn_softmax:
@@ -837,10 +824,6 @@ class Replayer {
   // rotary and the K/V append) is one kernel that moves all their bytes, as engines fuse small ops with each
   // other (e.g. a fused add + RMSNorm) rather than into the GEMVs (the `epi` mode). Not the model's op list.
   void set_merge(bool merge) { merge_ = merge; }
-  // With `prefetch_o` (stop 17), the decode attention's scores kernel prefetches the layer's 4-bit o projection
-  // weights into L2 (13 MB for LLaMA-13B; the L2 holds 50 MB), so that the o GEMV after attention reads them
-  // from there: DRAM streams the next weights while attention, which reads little, runs. Not the model's op list.
-  void set_prefetch_o(bool on) { prefetch_o_ = on; }
   int merged_launches() const {
     int n = 0;
     for (const auto& m : merge_bytes_) n += m.first > 0 ? 1 : 0;
@@ -1208,11 +1191,6 @@ class Replayer {
     std::fprintf(stderr, "replay %s: %.2f GB of weights, %zu ops\n", plan_.workload.c_str(), double(total) / 1e9,
                  plan_.ops.size());
     b_.weights = DeviceBuffer<unsigned char>(total);
-    o_op_.assign(size_t(std::max(plan_.layers, 0)), SIZE_MAX);
-    for (size_t i = 0; i < plan_.ops.size(); ++i)
-      if (plan_.ops[i].kind == ReplayKind::gemv_q4 && ends_with(plan_.ops[i].name, ".attn.o_proj") &&
-          plan_.ops[i].layer >= 0 && plan_.ops[i].layer < plan_.layers)
-        o_op_[size_t(plan_.ops[i].layer)] = i;
     // Fill: 4-bit matrices with nibbles/scales/zeros, fp16 ones with values ~ 1/sqrt(K).
     for (size_t i = 0; i < plan_.ops.size(); ++i) {
       const ReplayOp& op = plan_.ops[i];
@@ -1383,16 +1361,6 @@ class Replayer {
   bool pdl_all_ = false;
   bool epi_ = false;
   bool merge_ = false;
-  bool prefetch_o_ = false;
-  std::vector<size_t> o_op_;  // per decoder layer: its 4-bit o projection's op index (SIZE_MAX: none)
-  const char* o_weights(int layer) const {
-    return layer >= 0 && size_t(layer) < o_op_.size() && o_op_[size_t(layer)] != SIZE_MAX
-               ? reinterpret_cast<const char*>(b_.weights.get() + b_.weight_offset[o_op_[size_t(layer)]])
-               : nullptr;
-  }
-  size_t o_bytes(int layer) const {
-    return o_weights(layer) ? q4_storage(plan_.ops[o_op_[size_t(layer)]]) / 16 * 16 : 0;
-  }
   // Per op: for the first byte op of a run of consecutive ones, the run's 16-byte vectors read and written
   // (shared placement); (0, 0) for the others.
   std::vector<std::pair<size_t, size_t>> merge_bytes_;
@@ -1493,25 +1461,20 @@ ReplayResult replay(Context& ctx, const ReplayPlan& plan, const std::string& tag
   if (has_q4 && res.graph_pdl_ok) {
     struct Variant {
       const char* mode;
-      bool all, fused, epi, merge, pfo;
+      bool all, fused, epi, merge;
     };
     const bool epi_ok = llm && !light && r.check_epi();
-    for (const Variant v : {Variant{"graph-pdl-all", true, false, false, false, false},
-                            Variant{"graph-pdl-fused", false, true, false, false, false},
-                            Variant{"graph-pdl-all-fused", true, true, false, false, false},
-                            Variant{"graph-pdl-all-fused-epi", true, true, true, false, false},
-                            Variant{"graph-pdl-all-fused-merged", true, true, false, true, false},
-                            Variant{"graph-pdl-all-fused-merged-pfo", true, true, false, true, true}}) {
+    for (const Variant v :
+         {Variant{"graph-pdl-all", true, false, false, false}, Variant{"graph-pdl-fused", false, true, false, false},
+          Variant{"graph-pdl-all-fused", true, true, false, false},
+          Variant{"graph-pdl-all-fused-epi", true, true, true, false},
+          Variant{"graph-pdl-all-fused-merged", true, true, false, true}}) {
       if (v.epi && !epi_ok) continue;
       if (light && v.fused) continue;  // the fused variants (the epilogue one is fused too)
-      if (v.pfo && std::none_of(plan.ops.begin(), plan.ops.end(),
-                                [](const ReplayOp& o) { return o.kind == ReplayKind::attn_scores; }))
-        continue;  // the prefetch rides on the naive attention's scores kernel
       r.set_fused(v.fused);
       r.set_pdl_all(v.all);
       r.set_epi(v.epi);
       r.set_merge(v.merge);
-      r.set_prefetch_o(v.pfo);
       try {
         t = time_graph(
             s, reps, 1, [&] { r.issue_all(true); }, &clocks);
@@ -1544,7 +1507,6 @@ ReplayResult replay(Context& ctx, const ReplayPlan& plan, const std::string& tag
     r.set_pdl_all(false);
     r.set_epi(false);
     r.set_merge(false);
-    r.set_prefetch_o(false);
   }
   // Per op class: a graph of only that class's ops (with PDL where the full graph used it). In the
   // dataflow placement each op keeps its step's addresses, so what it reads as "the previous op's output"
