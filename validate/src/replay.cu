@@ -16,6 +16,7 @@
 // byte kernel of those runs (the three-range one only where an op has dataflow regions, run 29). Results:
 // replay_ms / replay_gb_s / replay_floor_ratio measurements, and workload-level points (tokens/s, it/s) for
 // --replay-out.
+#include <cooperative_groups.h>
 #include <cublas_v2.h>
 
 #include <algorithm>
@@ -347,17 +348,28 @@ constexpr int kDecStageBytes = kDecTile * kDecRowVectors * 16;
 constexpr int kDecStages = 4;
 constexpr int kDecMaxChunk = 1024;
 constexpr int kDecMaxSplits = 512;
+constexpr int kDecMaxCluster = 16;  // blocks a cluster (non-portable above 8; H100 and H200 take 16)
 struct DecodeSplit {
   int splits, chunk, stages;
+  bool cluster;  // the splits of a K/V head one thread-block cluster (sm_90), combined through its shared memory
   int smem_bytes(int group) const { return stages * kDecStageBytes + group * chunk * 4 + group * (chunk + 8) * 2; }
 };
 // Splits of the context per K/V head: about two blocks an SM over all K/V heads (each with up to kDecStages
 // tiles of 16 KB in flight), chunks whole tiles, at most kDecMaxChunk positions (the scores' shared memory);
 // stages: the ring's, at most the chunk's K and V tiles.
-DecodeSplit decode_split(int ctx, int kv_heads, int sms) {
+DecodeSplit decode_split(int ctx, int kv_heads, int sms, bool cluster_ok) {
   const int want = std::max(1, (2 * sms + kv_heads - 1) / kv_heads);
-  const int chunk = std::clamp(((ctx + want - 1) / want + kDecTile - 1) / kDecTile * kDecTile, kDecTile, kDecMaxChunk);
-  return {(ctx + chunk - 1) / chunk, chunk, std::min(kDecStages, 2 * (chunk / kDecTile))};
+  auto chunk_of = [&](int splits) {
+    return std::clamp(((ctx + splits - 1) / splits + kDecTile - 1) / kDecTile * kDecTile, kDecTile, kDecMaxChunk);
+  };
+  // Clusters (run 63): at most kDecMaxCluster blocks, so long contexts take longer chunks, up to kDecMaxChunk.
+  const int cs = std::min(want, kDecMaxCluster);
+  if (cluster_ok && (ctx + cs - 1) / cs <= kDecMaxChunk) {
+    const int chunk = chunk_of(cs);
+    return {(ctx + chunk - 1) / chunk, chunk, std::min(kDecStages, 2 * (chunk / kDecTile)), true};
+  }
+  const int chunk = chunk_of(want);
+  return {(ctx + chunk - 1) / chunk, chunk, std::min(kDecStages, 2 * (chunk / kDecTile)), false};
 }
 using ptx::cp_async16;
 using ptx::cp_async_commit;
@@ -384,7 +396,7 @@ __device__ __forceinline__ void dec_mma(float (&c)[4], std::uint32_t a0, std::ui
   const std::uint32_t a[4] = {a0, 0u, a2, 0u};
   ptx::mma16816(c, a, b0, b1);
 }
-template <int GROUP>
+template <int GROUP, bool CLUSTER>
 __global__ void __launch_bounds__(kDecThreads)
     attn_decode_kernel(const __half* __restrict__ q, const __half* __restrict__ kc, const __half* __restrict__ vc,
                        float* __restrict__ part, float* __restrict__ part_ml, unsigned* __restrict__ counters,
@@ -532,6 +544,41 @@ __global__ void __launch_bounds__(kDecThreads)
     cp_async_commit();
   }
   const int h0 = kvh * GROUP;
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  if constexpr (CLUSTER) {
+    // (run 63) The splits of a K/V head are one thread-block cluster: each block leaves its unnormalised output
+    // and (m, l) in its own shared memory, and after a cluster barrier each combines a slice of the GROUP x 128
+    // outputs reading the others' through distributed shared memory; a second barrier keeps every block's
+    // shared memory alive until all have read it. No global partials, fence, atomic or last-block tail.
+    namespace cg = cooperative_groups;
+    cg::cluster_group cluster = cg::this_cluster();
+    cp_async_wait<0>();
+    __syncthreads();
+    float* po = reinterpret_cast<float*>(dyn);  // [GROUP][128], in the stages (free now)
+    if (g < GROUP) {
+#pragma unroll
+      for (int nt = 0; nt < 4; ++nt)
+        *reinterpret_cast<float2*>(po + g * 128 + warp * 32 + nt * 8 + 2 * t4) = make_float2(acc[nt][0], acc[nt][1]);
+    }
+    cluster.sync();
+    const int total = GROUP * 128, per = (total + splits - 1) / splits, rank = int(cluster.block_rank());
+    for (int i = rank * per + tid; i < min(total, (rank + 1) * per); i += kDecThreads) {
+      const int h = i >> 7;
+      float mx = -INFINITY;
+      for (int s2 = 0; s2 < splits; ++s2) mx = fmaxf(mx, cluster.map_shared_rank(&ml[0][0], s2)[2 * h]);
+      float l = 0.0f, o = 0.0f;
+      for (int s2 = 0; s2 < splits; ++s2) {
+        const float* rml = cluster.map_shared_rank(&ml[0][0], s2);
+        const float w = __expf(rml[2 * h] - mx);
+        l += rml[2 * h + 1] * w;
+        o += cluster.map_shared_rank(po, s2)[i] * w;
+      }
+      out[size_t(h0) * 128 + i] = o / l;
+    }
+    cluster.sync();
+    return;
+  }
+#endif
   if (g < GROUP) {  // the fragment's row g: query head h0 + g, dims 32w + 8nt + 2t4, + 1
     if (splits == 1) {
       const float inv = 1.0f / ml[g][1];
@@ -766,7 +813,7 @@ class Replayer {
         launch_flash_attention(attn_args(op), s_, pdl && pdl_all_);
         break;
       case ReplayKind::attn_decode: {
-        const DecodeSplit sp = decode_split(plan_.context, kv_heads(), ctx_.info.sm_count);
+        const DecodeSplit sp = decode_split(plan_.context, kv_heads(), ctx_.info.sm_count, decode_clusters());
         const dim3 grid(unsigned(sp.splits), unsigned(kv_heads()));
         auto dec = [&](auto kernel, int g) {
           cudaLaunchConfig_t cfg{};
@@ -774,25 +821,38 @@ class Replayer {
           cfg.blockDim = dim3(kDecThreads);
           cfg.dynamicSmemBytes = size_t(sp.smem_bytes(g));
           cfg.stream = s_;
-          cudaLaunchAttribute attr;
-          allow_pdl(cfg, attr, pdl && pdl_all_);
+          cudaLaunchAttribute attrs[2];
+          unsigned na = 0;
+          if (pdl && pdl_all_) {
+            attrs[na].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+            attrs[na++].val.programmaticStreamSerializationAllowed = 1;
+          }
+          if (sp.cluster) {
+            attrs[na].id = cudaLaunchAttributeClusterDimension;
+            attrs[na].val.clusterDim.x = unsigned(sp.splits);
+            attrs[na].val.clusterDim.y = 1;
+            attrs[na++].val.clusterDim.z = 1;
+          }
+          cfg.attrs = attrs;
+          cfg.numAttrs = na;
           GV_CUDA(cudaLaunchKernelEx(&cfg, kernel, (const __half*)b_.x.get(), kcache(op.layer), vcache(op.layer),
                                      b_.dec_part.get(), b_.dec_ml.get(), b_.dec_count.get(), b_.attn_out.get(),
                                      plan_.heads, plan_.context, sp.chunk, sp.stages,
                                      1.0f / std::sqrt(float(plan_.head_dim))));
         };
+        auto dec2 = [&](auto k_cluster, auto k_plain, int g) { sp.cluster ? dec(k_cluster, g) : dec(k_plain, g); };
         switch (group()) {
           case 1:
-            dec(attn_decode_kernel<1>, 1);
+            dec2(attn_decode_kernel<1, true>, attn_decode_kernel<1, false>, 1);
             break;
           case 2:
-            dec(attn_decode_kernel<2>, 2);
+            dec2(attn_decode_kernel<2, true>, attn_decode_kernel<2, false>, 2);
             break;
           case 4:
-            dec(attn_decode_kernel<4>, 4);
+            dec2(attn_decode_kernel<4, true>, attn_decode_kernel<4, false>, 4);
             break;
-          default:
-            dec(attn_decode_kernel<8>, 8);  // allocate() accepts groups 1, 2, 4 and 8 only
+          default:  // allocate() accepts groups 1, 2, 4 and 8 only
+            dec2(attn_decode_kernel<8, true>, attn_decode_kernel<8, false>, 8);
         }
         break;
       }
@@ -1128,6 +1188,12 @@ class Replayer {
   const __half* vcache(int layer) const { return kcache(layer) + size_t(plan_.context) * kv_heads() * plan_.head_dim; }
   // K/V heads of the cache, and query heads per K/V head (grouped-query attention; 1 without).
   int kv_heads() const { return plan_.kv_heads > 0 ? plan_.kv_heads : plan_.heads; }
+  // The fused decode attention's splits as one thread-block cluster (run 63): sm_90 and later, unless
+  // GPUPERF_VALIDATE_DECODE_CLUSTERS=0 (the last-block combine of runs 49-62).
+  bool decode_clusters() const {
+    const char* e = std::getenv("GPUPERF_VALIDATE_DECODE_CLUSTERS");
+    return ctx_.info.cc_major >= 9 && !(e && std::string(e) == "0");
+  }
   int group() const { return plan_.heads / kv_heads(); }
 
   void allocate() {
@@ -1219,7 +1285,7 @@ class Replayer {
       fill_half(b_.kv.get(), kv, 78u, 1.0f, s_);
       b_.scores = DeviceBuffer<float>(size_t(plan_.heads) * plan_.context);
       b_.attn_out = DeviceBuffer<float>(size_t(plan_.heads) * plan_.head_dim);
-      const DecodeSplit sp = decode_split(plan_.context, kv_heads(), ctx_.info.sm_count);
+      const DecodeSplit sp = decode_split(plan_.context, kv_heads(), ctx_.info.sm_count, decode_clusters());
       if (group() * sp.splits > kDecMaxSplits)
         throw std::runtime_error("replay: fused decode attention: " + std::to_string(sp.splits) + " splits of " +
                                  std::to_string(group()) + " query heads (at most " + std::to_string(kDecMaxSplits) +
@@ -1230,15 +1296,23 @@ class Replayer {
       GV_CUDA(cudaMemsetAsync(b_.dec_count.get(), 0, b_.dec_count.bytes(), s_));
       GV_CUDA(cudaMemsetAsync(b_.attn_out.get(), 0xFF, b_.attn_out.bytes(), s_));  // NaN until computed
       const int smem = sp.smem_bytes(group());
-      auto allow = [&](auto kernel) {
+      auto allow = [&](auto kernel, bool cluster) {
         GV_CUDA(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, std::max(smem, 1)));
         GV_CUDA(cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout,
                                      int(cudaSharedmemCarveoutMaxShared)));
+        if (cluster) GV_CUDA(cudaFuncSetAttribute(kernel, cudaFuncAttributeNonPortableClusterSizeAllowed, 1));
       };
-      allow(attn_decode_kernel<1>);  // and the most shared memory an SM can give (several blocks an SM)
-      allow(attn_decode_kernel<2>);
-      allow(attn_decode_kernel<4>);
-      allow(attn_decode_kernel<8>);
+      // And the most shared memory an SM can give (several blocks an SM); clusters of up to 16 blocks.
+      allow(attn_decode_kernel<1, false>, false);
+      allow(attn_decode_kernel<2, false>, false);
+      allow(attn_decode_kernel<4, false>, false);
+      allow(attn_decode_kernel<8, false>, false);
+      if (decode_clusters()) {
+        allow(attn_decode_kernel<1, true>, true);
+        allow(attn_decode_kernel<2, true>, true);
+        allow(attn_decode_kernel<4, true>, true);
+        allow(attn_decode_kernel<8, true>, true);
+      }
     }
     // Runs of consecutive byte ops, merged into one kernel (set_merge), read and write their sums.
     for (size_t i = 0; i < plan_.ops.size();) {
