@@ -811,7 +811,7 @@ class Replayer {
         launch_flash_attention(attn_args(op), s_, pdl && pdl_all_);
         break;
       case ReplayKind::attn_decode: {
-        const DecodeSplit sp = decode_split(plan_.context, kv_heads(), ctx_.info.sm_count, decode_clusters());
+        const DecodeSplit& sp = dec_split_;
         const dim3 grid(unsigned(sp.splits), unsigned(kv_heads()));
         auto dec = [&](auto kernel, int g) {
           cudaLaunchConfig_t cfg{};
@@ -1187,7 +1187,7 @@ class Replayer {
   // K/V heads of the cache, and query heads per K/V head (grouped-query attention; 1 without).
   int kv_heads() const { return plan_.kv_heads > 0 ? plan_.kv_heads : plan_.heads; }
   // The fused decode attention's splits as one thread-block cluster (run 63): sm_90 and later, unless
-  // GPUPERF_VALIDATE_DECODE_CLUSTERS=0 (the last-block combine of runs 49-62).
+  // GPUPERF_VALIDATE_DECODE_CLUSTERS=0 (the last-block combine of runs 49-62). Read once, by allocate().
   bool decode_clusters() const {
     const char* e = std::getenv("GPUPERF_VALIDATE_DECODE_CLUSTERS");
     return ctx_.info.cc_major >= 9 && !(e && std::string(e) == "0");
@@ -1283,7 +1283,8 @@ class Replayer {
       fill_half(b_.kv.get(), kv, 78u, 1.0f, s_);
       b_.scores = DeviceBuffer<float>(size_t(plan_.heads) * plan_.context);
       b_.attn_out = DeviceBuffer<float>(size_t(plan_.heads) * plan_.head_dim);
-      const DecodeSplit sp = decode_split(plan_.context, kv_heads(), ctx_.info.sm_count, decode_clusters());
+      dec_split_ = decode_split(plan_.context, kv_heads(), ctx_.info.sm_count, decode_clusters());
+      const DecodeSplit& sp = dec_split_;
       if (group() * sp.splits > kDecMaxSplits)
         throw std::runtime_error("replay: fused decode attention: " + std::to_string(sp.splits) + " splits of " +
                                  std::to_string(group()) + " query heads (at most " + std::to_string(kDecMaxSplits) +
@@ -1305,7 +1306,7 @@ class Replayer {
       allow(attn_decode_kernel<2, false>, false);
       allow(attn_decode_kernel<4, false>, false);
       allow(attn_decode_kernel<8, false>, false);
-      if (decode_clusters()) {
+      if (sp.cluster) {
         allow(attn_decode_kernel<1, true>, true);
         allow(attn_decode_kernel<2, true>, true);
         allow(attn_decode_kernel<4, true>, true);
@@ -1433,6 +1434,7 @@ class Replayer {
   bool pdl_all_ = false;
   bool epi_ = false;
   bool merge_ = false;
+  DecodeSplit dec_split_{1, kDecTile, 2, false};  // the fused decode attention's grid, set by allocate()
   // Per op: for the first byte op of a run of consecutive ones, the run's 16-byte vectors read and written
   // (shared placement); (0, 0) for the others.
   std::vector<std::pair<size_t, size_t>> merge_bytes_;
